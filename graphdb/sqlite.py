@@ -197,6 +197,18 @@ class SqliteStore(GraphStore):
             seen.update(row[0] for row in conn.execute(f"SELECT flow_id FROM flows_seen WHERE flow_id IN ({placeholders})", chunk))
         return set(unique) - seen
 
+    def iter_flow_ids(self, *, batch_size: int = 10_000) -> Iterator[list[tuple[str, float | None]]]:
+        conn = self._connection()
+        after = ""
+        while True:
+            page = conn.execute(
+                "SELECT flow_id, window_start FROM flows_seen WHERE flow_id > ? ORDER BY flow_id LIMIT ?", (after, batch_size)
+            ).fetchall()
+            if not page:
+                return
+            yield [(row[0], row[1]) for row in page]
+            after = page[-1][0]
+
     def upsert_batch(self, batch: IngestBatch) -> BatchSummary:
         edges = batch.edges
         windows = edges.groupby("window_start", sort=True).agg(window_end=("window_end", "first"), flows=("flows", "sum")) if len(edges) else None

@@ -1,7 +1,7 @@
 """The GraphStore interface: everything the CLI, the worker and the API ask of a store.
 
 Two implementations exist: ``graphdb.sqlite.SqliteStore`` (embedded, default)
-and ``graphdb.neo4j.Neo4jStore``. Both pass ``tests/contract``. Code outside
+and ``graphdb.neo4j_store.Neo4jStore``. Both pass ``tests/contract``. Code outside
 ``graphdb`` talks to a store only through this interface, obtained from
 ``graphdb.open_store(url)``.
 """
@@ -9,7 +9,7 @@ and ``graphdb.neo4j.Neo4jStore``. Both pass ``tests/contract``. Code outside
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -62,6 +62,14 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def new_flow_ids(self, flow_ids: Sequence[str]) -> set[str]:
         """Return the subset of ``flow_ids`` that the store has not seen."""
+
+    def iter_flow_ids(self, *, batch_size: int = 10_000) -> Iterator[list[tuple[str, float | None]]]:
+        """Yield every stored flow id with the start of its last window, in id order, ``batch_size`` per list.
+
+        ``graphdb.migrate`` copies them so that the target store, too, rejects
+        flows ingested before. Stores that cannot list them raise NotImplementedError.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot list its flow ids; it needs an iter_flow_ids method")
 
     @abc.abstractmethod
     def upsert_batch(self, batch: IngestBatch) -> BatchSummary:

@@ -1,0 +1,1 @@
+"""Command modules of the ``iotgraph`` CLI; each exposes ``register(app)``."""
