@@ -1,0 +1,1 @@
+"""Resolvers of the GraphQL schema, one module per concept."""

@@ -1,0 +1,1 @@
+"""Strawberry types of the GraphQL schema, one module per concept."""
