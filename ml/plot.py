@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -70,7 +71,7 @@ def plot_window(store: GraphStore, window_start: float, out: Path, *, max_nodes:
     for row in graph.edges.itertuples(index=False):
         if row.src in kept and row.dst in kept:
             g.add_edge(row.src, row.dst, flows=int(row.flows))
-    title = f"window {window_start:.0f} ({graph.window.devices} devices, {graph.window.flows} flows)"
+    title = f"window {_utc(window_start)} UTC ({graph.window.devices} devices, {graph.window.flows} flows)"
     return _draw(g, scores, out, title=title, hidden=len(ids) - len(keep))
 
 
@@ -92,9 +93,13 @@ def plot_neighbourhood(
     for edge in sub.edges:
         flows = g.edges[edge.src, edge.dst]["flows"] + edge.flows if g.has_edge(edge.src, edge.dst) else edge.flows
         g.add_edge(edge.src, edge.dst, flows=flows)
-    scope = "all windows" if window_start is None else f"window {window_start:.0f}"
+    scope = "all windows" if window_start is None else f"window {_utc(window_start)} UTC"
     title = f"{hops}-hop neighbourhood of {device_id}, {scope}" + (" (truncated)" if sub.truncated else "")
     return _draw(g, scores, out, title=title, hidden=0, focus=device_id)
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def _draw(

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from graphdb import StoreConfigError
 from iotgraph.commands.common import StoreOption, console, error_console, fail, open_store_or_exit, show_progress
 
 HELP = """Read flow files into the store's time windows.
@@ -68,6 +69,8 @@ def ingest(
                     netflow_start=netflow_start,
                     netflow_rate=netflow_rate,
                 )
+            except StoreConfigError as error:
+                fail(str(error))
             except (FlowFormatError, ValueError) as error:
                 rejected += 1
                 error_console.print(f"[bold red]rejected[/] {path}: {error}", highlight=False)
