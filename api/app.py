@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from api.audit import AuditLog
 from api.auth import KeyStore
 from api.context import AppState
+from api.http_limits import BodySizeLimit, RateLimited, RateLimiter, error_body
 from api.limits import Limits
 from api.metrics import ApiMetrics
 from api.router import InvestigationRouter, context_getter
@@ -44,6 +47,12 @@ def create_app(settings: Settings, *, store_factory: StoreFactory | None = None)
     defaults to ``open_store(settings.store)``. With ``settings.no_auth`` every
     request acts as an admin; the ``serve`` command allows that on a loopback
     host only.
+
+    Security settings: GraphQL introspection and GraphiQL only with
+    ``settings.introspection``, CORS headers only for ``settings.cors_origins``,
+    bodies up to ``settings.max_body_bytes`` (413 beyond), a per-key request
+    rate (429 with Retry-After beyond), and one audit line per request in
+    ``settings.audit_path``.
     """
     factory = store_factory or (lambda: open_store(settings.store))
     limits = Limits.from_settings(settings)
@@ -51,6 +60,8 @@ def create_app(settings: Settings, *, store_factory: StoreFactory | None = None)
     state = AppState(pool=pool, limits=limits, models_dir=settings.models, auth_enabled=not settings.no_auth)
     metrics = ApiMetrics()
     keys = None if settings.no_auth else KeyStore(settings.keys_path)
+    audit = AuditLog(settings.audit_path)
+    limiter = RateLimiter(per_minute=settings.rate_limit, burst=settings.rate_burst)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +70,14 @@ def create_app(settings: Settings, *, store_factory: StoreFactory | None = None)
             settings.store,
             "disabled (--no-auth)" if keys is None else keys.path,
             limits,
+        )
+        logger.info(
+            "API security: introspection %s, CORS origins %s, body limit %d bytes, rate limit %s, audit log %s",
+            "on" if settings.introspection else "off",
+            settings.cors_origin_list or "none",
+            settings.max_body_bytes,
+            f"{settings.rate_limit}/min (burst {settings.rate_burst})" if limiter.enabled else "off",
+            audit.path,
         )
         yield
         pool.close()
@@ -69,13 +88,35 @@ def create_app(settings: Settings, *, store_factory: StoreFactory | None = None)
     app.state.metrics = metrics
 
     router = InvestigationRouter(
-        build_schema(limits=limits, metrics=metrics),
-        graphql_ide="graphiql",
-        context_getter=context_getter(state=state, keys=keys),
+        build_schema(limits=limits, metrics=metrics, introspection=settings.introspection),
+        # GraphiQL cannot work without introspection, so it goes with it.
+        graphql_ide="graphiql" if settings.introspection else None,
+        context_getter=context_getter(state=state, keys=keys, audit=audit, limiter=limiter),
         state=state,
         metrics=metrics,
+        audit=audit,
     )
     app.include_router(router, prefix="/graphql")
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, error: RateLimited) -> Response:
+        return Response(
+            error_body(str(error), "RATE_LIMITED"),
+            status_code=429,
+            media_type="application/json",
+            headers={"Retry-After": str(error.retry_after)},
+        )
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    # Added last, so it runs first and no other layer reads an oversized body.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, audit=audit)
 
     @app.get("/healthz")
     async def healthz(state: StateDep) -> JSONResponse:

@@ -13,10 +13,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.audit import AuditExtension
 from api.errors import ErrorPolicy, log_errors
 from api.limits import Limits
 from api.metrics import ApiMetrics, OperationMetrics
@@ -26,6 +28,7 @@ from api.resolvers.jobs import resolve_cancel_job, resolve_job, resolve_jobs, re
 from api.resolvers.labels import resolve_label_device
 from api.resolvers.models import resolve_models
 from api.resolvers.neighborhood import resolve_neighborhood
+from api.resolvers.pseudonyms import resolve_resolve_pseudonym
 from api.resolvers.scores import resolve_score_history, resolve_suspicious_devices
 from api.resolvers.windows import resolve_windows
 from api.settings import Settings
@@ -63,6 +66,7 @@ class Mutation:
     rescore: Job = _field(resolve_rescore)
     cancel_job: Job = _field(resolve_cancel_job)
     label_device: Device = _field(resolve_label_device)
+    resolve_pseudonym: str | None = _field(resolve_resolve_pseudonym)
 
 
 class InvestigationSchema(strawberry.Schema):
@@ -77,11 +81,18 @@ class InvestigationSchema(strawberry.Schema):
         )
 
 
-def build_schema(*, limits: Limits, metrics: ApiMetrics | None = None) -> InvestigationSchema:
-    """Return the schema with the document limits, metrics and error masking of one app."""
+def build_schema(*, limits: Limits, metrics: ApiMetrics | None = None, introspection: bool = True) -> InvestigationSchema:
+    """Return the schema with the document limits, metrics, audit collection and error masking of one app.
+
+    With ``introspection`` False, documents that query ``__schema`` or
+    ``__type`` fail validation (``__typename`` still works).
+    """
     extensions: list[Callable[[], SchemaExtension]] = [*limits.document_extensions()]
+    if not introspection:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     if metrics is not None:
         extensions.append(partial(OperationMetrics, metrics=metrics))
+    extensions.append(AuditExtension)
     # Last, so that it masks the errors every other extension and resolver produced.
     extensions.append(ErrorPolicy)
     return InvestigationSchema(

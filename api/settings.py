@@ -2,6 +2,7 @@
 
 The API has no secret setting. API keys are stored hashed in the keys file
 (``IOTGRAPH_API_KEYS``), and store credentials are part of the store URL.
+Every request is appended to the audit file (``IOTGRAPH_AUDIT_LOG``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STORE_URL = "sqlite:///iotgraph.db"
 KEYS_FILE_NAME = "iotgraph-keys.json"
+AUDIT_FILE_NAME = "iotgraph-audit.jsonl"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -43,6 +45,17 @@ class Settings(BaseSettings):
     store_threads: int = Field(default=4, ge=1, description="threads that run store calls, each with its own store connection")
     worker_stale_after: float = Field(default=120.0, gt=0, description="seconds without a heartbeat after which /healthz reports a worker as stale")
 
+    introspection: bool = Field(default=True, description="allow GraphQL introspection and GraphiQL; set false in production")
+    cors_origins: str = Field(
+        default="", description="comma-separated browser origins allowed to call the API; empty sends no CORS headers at all"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest HTTP request body in bytes; larger ones get 413")
+    rate_limit: int = Field(default=1200, ge=0, description="GraphQL requests per minute one API key may send; 0 turns the limit off")
+    rate_burst: int = Field(default=200, ge=1, description="requests an API key may send at once before the per-minute rate applies")
+    audit_log: Path | None = Field(
+        default=None, description="JSON-lines audit file; defaults to iotgraph-audit.jsonl beside a SQLite store, else ./iotgraph-audit.jsonl"
+    )
+
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:
         if self.neighborhood_limit > self.max_neighborhood_limit:
@@ -62,6 +75,17 @@ class Settings(BaseSettings):
     @property
     def local_only(self) -> bool:
         return self.host in LOCAL_HOSTS
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def audit_path(self) -> Path:
+        """Return the audit file: ``audit_log`` when set, else beside a SQLite store file, else the working directory."""
+        if self.audit_log is not None:
+            return self.audit_log
+        return default_keys_path(self.store).with_name(AUDIT_FILE_NAME)
 
 
 def default_keys_path(store_url: str) -> Path:

@@ -97,7 +97,8 @@ class IngestBatch:
 
     ``flow_ids`` are the ids of the flows this batch aggregates; a store
     rejects the batch with ``DuplicateFlowError`` when any of them was stored
-    before, so a batch is never counted twice.
+    before, so a batch is never counted twice. The histogram columns of
+    ``edges`` hold dicts or their compact JSON text with sorted keys.
     """
 
     flow_ids: list[str]
@@ -106,6 +107,32 @@ class IngestBatch:
     # Start of the last window of each flow, in ``flow_ids`` order; retention
     # uses it to forget flow ids together with their windows.
     flow_windows: list[float] | None = None
+    # Read positions of followed log files after this batch's lines; the store
+    # writes them in the batch's transaction, so a restart resumes exactly there.
+    source_offsets: list[SourceOffset] = field(default_factory=list)
+
+
+@dataclass
+class SourceOffset:
+    """How far ``iotgraph watch`` has read one log file.
+
+    ``offset`` is the byte position just after the last complete line
+    consumed and ``line`` the number of lines before it. ``device`` and
+    ``inode`` identify the file on disk, so a rotated or replaced file is
+    recognised. ``header`` is the Zeek ``#`` header state in force at
+    ``offset`` (None for JSON logs), ``max_ts`` the newest flow timestamp read
+    from the file (epoch seconds), and ``updated_at`` the time of the write.
+    """
+
+    path: str
+    device: int
+    inode: int
+    offset: int
+    line: int
+    format: str
+    header: dict[str, Any] | None = None
+    max_ts: float | None = None
+    updated_at: float | None = None
 
 
 @dataclass

@@ -30,6 +30,9 @@ Choices the model cannot show:
   ``medium``, ``low``) and the matching extra label ``HighRisk`` or
   ``MediumRisk``: Browser style sheets select by label only, so
   ``cypher/browser/iotgraph.grass`` colours and sizes devices by those labels.
+- The read position of each log file ``iotgraph watch`` follows is a
+  ``Meta`` node keyed ``source_offset:<path>`` with the position as a JSON
+  string. It is bookkeeping like the window settings, not part of the graph.
 
 Every statement runs in a managed transaction (``execute_read`` /
 ``execute_write``), so the driver retries transient errors such as deadlocks
@@ -65,6 +68,7 @@ from graphdb.model import (
     IngestBatch,
     Job,
     JobStatus,
+    SourceOffset,
     StoreCounts,
     Subgraph,
     Window,
@@ -72,12 +76,14 @@ from graphdb.model import (
     WindowSpec,
 )
 from graphdb.neo4j_config import Neo4jConfig, parse_neo4j_url
-from graphdb.store import GraphStore
+from graphdb.store import GraphStore, check_pseudonym_key_id
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MAX_BROWSER_PORTS = 50
+# Meta keys of the read positions of followed log files; the path follows the prefix.
+SOURCE_OFFSET_KEY_PREFIX = "source_offset:"
 # A worker that loses the race for a job tries the next one. After this many
 # losses in a row claim_job returns None, and the worker polls again later.
 _MAX_CLAIM_ATTEMPTS = 50
@@ -198,9 +204,10 @@ class Neo4jStore(GraphStore):
         edge_rows = _combine_edge_rows(_edge_rows(batch.edges))
         device_rows = _device_rows(batch.devices)
         window_rows = _window_rows(edge_rows)
+        offset_rows = [_source_offset_row(offset) for offset in batch.source_offsets]
 
         try:
-            self._write(self._upsert_batch_work, flow_rows, device_rows, edge_rows, window_rows)
+            self._write(self._upsert_batch_work, flow_rows, device_rows, edge_rows, window_rows, offset_rows)
         except ConstraintError:
             # A concurrent batch stored some of these ids between our check and
             # our commit; the whole batch was rolled back.
@@ -217,6 +224,7 @@ class Neo4jStore(GraphStore):
         device_rows: list[dict[str, Any]],
         edge_rows: list[dict[str, Any]],
         window_rows: list[dict[str, Any]],
+        offset_rows: list[dict[str, Any]],
     ) -> None:
         ids = [row["id"] for row in flow_rows]
         known = 0
@@ -238,6 +246,8 @@ class Neo4jStore(GraphStore):
         starts = [row["start"] for row in window_rows]
         for chunk in self._chunks(starts):
             tx.run(cypher.load("windows_refresh_sizes"), {"starts": list(chunk)}).consume()
+        if offset_rows:
+            tx.run(cypher.load("source_offsets_upsert"), {"rows": offset_rows}).consume()
 
     @staticmethod
     def _upsert_edge_chunk(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> None:
@@ -256,6 +266,11 @@ class Neo4jStore(GraphStore):
                 )
             histogram_rows.append(_histogram_row(row, before[key]))
         tx.run(cypher.load("edges_set_histograms"), {"rows": histogram_rows}).consume()
+
+    def source_offsets(self) -> dict[str, SourceOffset]:
+        records = self._read(_records, cypher.load("source_offsets_get"), {"prefix": SOURCE_OFFSET_KEY_PREFIX})
+        offsets = [_source_offset(json.loads(record["value"])) for record in records]
+        return {offset.path: offset for offset in offsets}
 
     def windows(self, since: float | None = None, until: float | None = None) -> list[Window]:
         _check_range(since, until)
@@ -523,13 +538,43 @@ class Neo4jStore(GraphStore):
         records = self._read(_records, cypher.load("worker_heartbeats"), {})
         return {record["id"]: record["heartbeat_at"] for record in records}
 
+    # -- pseudonyms (admin only) ---------------------------------------------
+
+    def set_pseudonym_key_id(self, key_id: str | None) -> None:
+        # NOTE: unlike SQLite's separate file, Pseudonym nodes share the database with the graph;
+        # only the store's resolve_pseudonym reads them, but a Browser user can MATCH them.
+        wanted = key_id or ""
+        if key_id is not None:
+            # A schema command runs alone, so it cannot join the writes below; IF NOT EXISTS makes it cheap to repeat.
+            self._write(_run_consume, cypher.load("pseudonym_schema"), {})
+        stored = self._read(_meta_get, ["pseudonym_key_id"])
+        if "pseudonym_key_id" not in stored:
+            if key_id is not None and self.counts().devices > 0:
+                raise StoreConfigError(
+                    f"store {self.url} already contains devices under their real addresses, so pseudonymised flows "
+                    "would mix with them; ingest with --pseudonymise into a new store"
+                )
+            stored = self._write(_meta_put_if_absent, [{"key": "pseudonym_key_id", "value": wanted}])
+        check_pseudonym_key_id(self.url, stored=str(stored["pseudonym_key_id"]), wanted=wanted)
+
+    def add_pseudonyms(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        records = [{"id": pseudonym, "address": address, "last_seen": float(last_seen)} for pseudonym, address, last_seen in rows]
+        for chunk in self._chunks(records):
+            self._write(_run_consume, cypher.load("pseudonyms_add"), {"rows": list(chunk)})
+
+    def resolve_pseudonym(self, pseudonym: str) -> str | None:
+        return self._read(_single_value, cypher.load("pseudonym_resolve"), {"id": pseudonym}, "address")
+
     # -- retention and bookkeeping ------------------------------------------
 
-    def purge(self, before: float) -> dict[str, int]:
+    def purge(self, before: float, *, batch_size: int | None = None) -> dict[str, int]:
         # NOTE: each kind is deleted in transactions of batch_size elements, so
         # a large purge never holds the whole deletion in Neo4j's heap. Unlike
         # SQLite's, a purge that fails half-way has deleted part of the data;
         # running it again deletes the rest.
+        size = self.config.batch_size if batch_size is None else batch_size
+        if size < 1:
+            raise InvalidRequestError(f"invalid purge batch size {size}: it must be at least 1")
         steps = (
             ("scores", cypher.load("purge_scores")),
             ("edges", cypher.load("purge_edges")),
@@ -539,18 +584,21 @@ class Neo4jStore(GraphStore):
         )
         deleted: dict[str, int] = {}
         for kind, statement in steps:
-            deleted[kind] = self._delete_in_batches(statement, {"before": float(before)})
-        deleted["devices"] = self._delete_in_batches(cypher.load("purge_devices"), {})
+            deleted[kind] = self._delete_in_batches(statement, {"before": float(before)}, size)
+        self._delete_in_batches(cypher.load("purge_device_scores"), {"before": float(before)}, size)
+        deleted["devices"] = self._delete_in_batches(cypher.load("purge_devices"), {}, size)
+        deleted["pseudonyms"] = self._delete_in_batches(cypher.load("purge_pseudonyms"), {"before": float(before)}, size)
         logger.info("purged data before %.0f: %s", before, deleted)
         return deleted
 
-    def _delete_in_batches(self, statement: str, params: dict[str, Any]) -> int:
+    def _delete_in_batches(self, statement: str, params: dict[str, Any], batch_size: int | None = None) -> int:
+        size = self.config.batch_size if batch_size is None else batch_size
         total = 0
         while True:
-            batch_params = {**params, "batch_size": self.config.batch_size}
+            batch_params = {**params, "batch_size": size}
             deleted = int(self._write(_single_value, statement, batch_params, "deleted") or 0)
             total += deleted
-            if deleted < self.config.batch_size:
+            if deleted < size:
                 return total
 
     def counts(self) -> StoreCounts:
@@ -739,6 +787,15 @@ def _window_rows(edge_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         window = windows.setdefault(row["window_start"], {"start": row["window_start"], "end": row["window_end"], "flows": 0})
         window["flows"] += row["flows"]
     return [windows[start] for start in sorted(windows)]
+
+
+def _source_offset_row(offset: SourceOffset) -> dict[str, Any]:
+    value = dataclasses.asdict(offset)
+    return {"key": SOURCE_OFFSET_KEY_PREFIX + offset.path, "value": json.dumps(value, sort_keys=True)}
+
+
+def _source_offset(value: dict[str, Any]) -> SourceOffset:
+    return SourceOffset(**{field.name: value.get(field.name) for field in dataclasses.fields(SourceOffset)})
 
 
 def _histogram(value: Any) -> dict[str, int]:

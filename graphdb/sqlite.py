@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graphdb.errors import DuplicateFlowError, InvalidRequestError, NotFoundError, SchemaVersionError, StoreConfigError
@@ -33,6 +34,7 @@ from graphdb.model import (
     IngestBatch,
     Job,
     JobStatus,
+    SourceOffset,
     StoreCounts,
     Subgraph,
     Window,
@@ -47,15 +49,46 @@ from graphdb.sqlite_schema import (
     SCHEMA_VERSION,
     UPSERT_DEVICE,
     UPSERT_EDGE,
+    UPSERT_SOURCE_OFFSET,
     UPSERT_WINDOW,
 )
-from graphdb.store import GraphStore
+from graphdb.sqlite_pseudonyms import PseudonymVault, vault_path
+from graphdb.store import GraphStore, check_pseudonym_key_id
 
 logger = logging.getLogger(__name__)
 
 # SQLite allows 32766 host parameters per statement since 3.32; stay well below.
 _IN_CHUNK = 900
+_EDGE_FLOAT_COLUMNS = frozenset({"window_start", "window_end", "duration_sum", "first_ts", "last_ts"})
+# One encoder for every histogram: json.dumps with options builds a new encoder per call.
+_HISTOGRAM_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+# Rows (flows and edges of whole windows, jobs, devices) a purge deletes per transaction.
+DEFAULT_PURGE_BATCH = 5000
 _FINISHED = (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+
+# Peers of the frontier (?1, a JSON array of ids) over edges whose window
+# lies in [?2, ?3], without those already reached (?4), in id order, at most ?5.
+_NEW_PEERS = """
+SELECT peer FROM (
+    SELECT dst AS peer FROM edges
+    WHERE src IN (SELECT value FROM json_each(?1)) AND window_start >= ?2 AND window_start <= ?3
+    UNION
+    SELECT src AS peer FROM edges
+    WHERE dst IN (SELECT value FROM json_each(?1)) AND window_start >= ?2 AND window_start <= ?3
+)
+WHERE peer NOT IN (SELECT value FROM json_each(?4))
+ORDER BY peer
+LIMIT ?5
+"""
+# Edges between members of a neighbourhood (?1 and ?2, JSON arrays of ids)
+# whose window lies in [?3, ?4]. The unary + keeps SQLite on the src index:
+# hubs such as gateways and clouds receive far more edges than they send,
+# and the dst index would read every edge a hub received.
+_EDGES_AMONG = """
+SELECT * FROM edges
+WHERE src IN (SELECT value FROM json_each(?1)) AND +dst IN (SELECT value FROM json_each(?2))
+  AND window_start >= ?3 AND window_start <= ?4
+"""
 
 _DEVICE_SELECT = f"""
 SELECT id, ip, internal, first_seen, last_seen, {DEVICE_LABEL_SQL} AS label, anomaly_score, anomaly_window,
@@ -73,7 +106,45 @@ def _merge_counts(left: str | None, right: str | None) -> str:
 def _histogram_json(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps({str(key): int(count) for key, count in (value or {}).items()}, separators=(",", ":"), sort_keys=True)
+    if not value:
+        return "{}"
+    # The aggregation already gives str keys and int counts, so only other callers need converting.
+    if not all(type(key) is str for key in value) or not all(type(count) is int for count in value.values()):
+        value = {str(key): int(count) for key, count in value.items()}
+    return _HISTOGRAM_ENCODER.encode(value)
+
+
+def _decode_histograms(texts: list[str]) -> list[dict[str, int]]:
+    """Decode a column of histogram JSON texts.
+
+    One ``json.loads`` of the texts joined into an array is several times
+    faster than one call per text. When that fails, the per-text fallback
+    names the text that is not valid JSON.
+    """
+    if not texts:
+        return []
+    try:
+        decoded = json.loads("[" + ",".join(texts) + "]")
+    except json.JSONDecodeError:
+        decoded = None
+    if decoded is None or len(decoded) != len(texts):
+        decoded = [json.loads(text) for text in texts]
+    return decoded
+
+
+def _source_offset_row(offset: SourceOffset) -> tuple:
+    header = None if offset.header is None else json.dumps(offset.header, sort_keys=True)
+    return (
+        offset.path,
+        int(offset.device),
+        int(offset.inode),
+        int(offset.offset),
+        int(offset.line),
+        offset.format,
+        header,
+        offset.max_ts,
+        offset.updated_at,
+    )
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -98,6 +169,7 @@ class SqliteStore(GraphStore):
         self._lock = threading.Lock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._vault = PseudonymVault(vault_path(self.path), timeout=timeout)
         self._create_schema()
 
     @classmethod
@@ -158,6 +230,7 @@ class SqliteStore(GraphStore):
                     pass
             self._connections.clear()
         self._local = threading.local()
+        self._vault.close()
 
     def ping(self) -> bool:
         try:
@@ -232,6 +305,7 @@ class SqliteStore(GraphStore):
             if windows is not None:
                 conn.executemany(UPSERT_WINDOW, ((float(s), float(r.window_end), int(r.flows)) for s, r in windows.iterrows()))
                 conn.executemany(REFRESH_WINDOW_SIZES, ((float(s),) for s in windows.index))
+            conn.executemany(UPSERT_SOURCE_OFFSET, (_source_offset_row(offset) for offset in batch.source_offsets))
 
         return BatchSummary(
             flows=len(batch.flow_ids),
@@ -240,31 +314,38 @@ class SqliteStore(GraphStore):
             windows=0 if windows is None else len(windows),
         )
 
+    def source_offsets(self) -> dict[str, SourceOffset]:
+        rows = self._connection().execute('SELECT * FROM source_offsets ORDER BY path')
+        return {
+            row["path"]: SourceOffset(
+                path=row["path"],
+                device=row["device"],
+                inode=row["inode"],
+                offset=row["offset"],
+                line=row["line"],
+                format=row["format"],
+                header=None if row["header"] is None else json.loads(row["header"]),
+                max_ts=row["max_ts"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+        }
+
     @staticmethod
     def _edge_rows(edges: pd.DataFrame) -> Iterator[tuple]:
-        for row in edges.itertuples(index=False):
-            yield (
-                float(row.window_start),
-                str(row.src),
-                str(row.dst),
-                float(row.window_end),
-                int(row.flows),
-                int(row.bytes_out),
-                int(row.bytes_in),
-                int(row.pkts_out),
-                int(row.pkts_in),
-                float(row.duration_sum),
-                int(row.failed_flows),
-                int(row.malicious_flows),
-                int(row.benign_flows),
-                float(row.first_ts),
-                float(row.last_ts),
-                _histogram_json(row.protocols),
-                _histogram_json(row.dst_ports),
-                _histogram_json(row.conn_states),
-                _histogram_json(row.services),
-                _histogram_json(row.attacks),
-            )
+        # Column-wise conversion to Python values: much faster than a tuple per row from itertuples.
+        columns = []
+        for name in EDGE_SQL_COLUMNS:
+            values = edges[name]
+            if name in EDGE_HISTOGRAM_COLUMNS:
+                columns.append([_histogram_json(value) for value in values])
+            elif name in ("src", "dst"):
+                columns.append([str(value) for value in values])
+            elif name in _EDGE_FLOAT_COLUMNS:
+                columns.append(values.to_numpy(dtype=np.float64).tolist())
+            else:
+                columns.append(values.to_numpy(dtype=np.int64).tolist())
+        return zip(*columns)
 
     @staticmethod
     def _window(row: sqlite3.Row) -> Window:
@@ -303,7 +384,7 @@ class SqliteStore(GraphStore):
             params=(start,),
         )
         for column in EDGE_HISTOGRAM_COLUMNS:
-            edges[column] = [json.loads(text) for text in edges[column]]
+            edges[column] = _decode_histograms(edges[column].tolist())
         edges = edges.loc[:, list(EDGE_COLUMNS)]
 
         ids = sorted(set(edges["src"]).union(edges["dst"]))
@@ -553,19 +634,15 @@ class SqliteStore(GraphStore):
         frontier = [device_id]
         truncated = False
         for _ in range(hops):
-            peers: set[str] = set()
-            for chunk in _chunks(frontier, _IN_CHUNK // 2):
-                placeholders = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT src, dst FROM edges WHERE window_start >= ? AND window_start <= ? "
-                    f"AND (src IN ({placeholders}) OR dst IN ({placeholders}))",
-                    (low, high, *chunk, *chunk),
-                )
-                for src, dst in rows:
-                    peers.add(src)
-                    peers.add(dst)
-            fresh = sorted(peers - reached)
             room = limit - len(order)
+            # SQLite finds, sorts and cuts the new peers, so a hub's thousands
+            # of edges never become Python rows; one more than the room shows truncation.
+            fresh = [
+                row[0]
+                for row in conn.execute(
+                    _NEW_PEERS, (json.dumps(frontier), low, high, json.dumps(sorted(reached)), room + 1)
+                )
+            ]
             if len(fresh) > room:
                 fresh = fresh[:room]
                 truncated = True
@@ -576,15 +653,9 @@ class SqliteStore(GraphStore):
                 break
 
         nodes = self.devices_by_id(order)
-        edges: list[Edge] = []
-        for chunk in _chunks(order, _IN_CHUNK // 2):
-            placeholders = ",".join("?" * len(chunk))
-            rows = conn.execute(
-                f"SELECT * FROM edges WHERE window_start >= ? AND window_start <= ? AND src IN ({placeholders})",
-                (low, high, *chunk),
-            )
-            edges.extend(self._edge(row) for row in rows if row["dst"] in reached)
-        edges.sort(key=lambda e: (e.window_start, e.src, e.dst))
+        members = json.dumps(order)
+        rows = conn.execute(_EDGES_AMONG, (members, members, low, high))
+        edges = sorted((self._edge(row) for row in rows), key=lambda e: (e.window_start, e.src, e.dst))
         return Subgraph(nodes=[nodes[i] for i in order if i in nodes], edges=edges, truncated=truncated)
 
     @staticmethod
@@ -726,24 +797,112 @@ class SqliteStore(GraphStore):
     def worker_heartbeats(self) -> dict[str, float]:
         return {row["id"]: row["heartbeat_at"] for row in self._connection().execute("SELECT id, heartbeat_at FROM workers")}
 
+    # -- pseudonyms (admin only) ---------------------------------------------
+
+    def set_pseudonym_key_id(self, key_id: str | None) -> None:
+        wanted = key_id or ""
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'pseudonym_key_id'").fetchone()
+            if row is None:
+                if key_id is not None and conn.execute("SELECT 1 FROM devices LIMIT 1").fetchone() is not None:
+                    raise StoreConfigError(
+                        f"store {self.path} already contains devices under their real addresses, so pseudonymised flows "
+                        "would mix with them; ingest with --pseudonymise into a new store"
+                    )
+                conn.execute("INSERT INTO meta (key, value) VALUES ('pseudonym_key_id', ?)", (wanted,))
+                return
+        check_pseudonym_key_id(self.path, stored=row["value"], wanted=wanted)
+
+    def add_pseudonyms(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        self._vault.add(rows)
+
+    def resolve_pseudonym(self, pseudonym: str) -> str | None:
+        return self._vault.resolve(pseudonym)
+
     # -- retention and bookkeeping ------------------------------------------
 
-    def purge(self, before: float) -> dict[str, int]:
-        deleted: dict[str, int] = {}
-        with self._write() as conn:
-            deleted["scores"] = conn.execute("DELETE FROM scores WHERE window_start < ?", (before,)).rowcount
-            deleted["edges"] = conn.execute("DELETE FROM edges WHERE window_start < ?", (before,)).rowcount
-            deleted["windows"] = conn.execute("DELETE FROM windows WHERE start < ?", (before,)).rowcount
-            deleted["flow_ids"] = conn.execute("DELETE FROM flows_seen WHERE window_start < ?", (before,)).rowcount
-            deleted["jobs"] = conn.execute(
-                "DELETE FROM jobs WHERE requested_at < ? AND status IN (?, ?, ?)", (before, *_FINISHED)
-            ).rowcount
-            deleted["devices"] = conn.execute(
-                "DELETE FROM devices WHERE NOT EXISTS (SELECT 1 FROM edges WHERE edges.src = devices.id) "
-                "AND NOT EXISTS (SELECT 1 FROM edges WHERE edges.dst = devices.id)"
-            ).rowcount
-        logger.info("purged data before %.0f: %s", before, deleted)
+    def purge(self, before: float, *, batch_size: int | None = None) -> dict[str, int]:
+        """Delete old data in transactions of about ``batch_size`` rows, each leaving the store consistent.
+
+        Windows go oldest first and whole, each with its edges, scores and flow
+        ids in the same transaction, so no window is ever half deleted. Then
+        finished jobs, devices left without edges and their pseudonyms.
+        """
+        size = DEFAULT_PURGE_BATCH if batch_size is None else batch_size
+        if size < 1:
+            raise InvalidRequestError(f"invalid purge batch size {size}: it must be at least 1")
+        deleted = dict.fromkeys(("windows", "edges", "scores", "flow_ids", "jobs", "devices", "pseudonyms"), 0)
+        transactions = 0
+
+        while self._purge_windows(before, size, deleted):
+            transactions += 1
+        while self._purge_rows(
+            "DELETE FROM flows_seen WHERE flow_id IN (SELECT flow_id FROM flows_seen WHERE window_start < ? LIMIT ?)",
+            (before, size),
+            deleted,
+            "flow_ids",
+        ):
+            transactions += 1
+        while self._purge_rows(
+            "UPDATE devices SET anomaly_score = NULL, anomaly_window = NULL, predicted_label = NULL, model_version = NULL, "
+            "scored_at = NULL WHERE id IN (SELECT id FROM devices WHERE anomaly_window < ? LIMIT ?)",
+            (before, size),
+            None,
+            None,
+        ):
+            transactions += 1
+        while self._purge_rows(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE requested_at < ? AND status IN (?, ?, ?) LIMIT ?)",
+            (before, *_FINISHED, size),
+            deleted,
+            "jobs",
+        ):
+            transactions += 1
+        while self._purge_rows(
+            "DELETE FROM devices WHERE id IN (SELECT id FROM devices WHERE NOT EXISTS (SELECT 1 FROM edges WHERE edges.src = devices.id) "
+            "AND NOT EXISTS (SELECT 1 FROM edges WHERE edges.dst = devices.id) LIMIT ?)",
+            (size,),
+            deleted,
+            "devices",
+        ):
+            transactions += 1
+        deleted["pseudonyms"] = self._vault.delete_orphans(
+            before=before, existing=lambda ids: set(self.devices_by_id(ids)), batch_size=size
+        )
+        logger.info("purged data before %.0f in %d transaction(s) of at most about %d rows: %s", before, transactions, size, deleted)
         return deleted
+
+    def _purge_windows(self, before: float, size: int, deleted: dict[str, int]) -> bool:
+        """Delete the oldest windows before ``before`` whose flows and edges add up to about ``size`` rows; False when none is left."""
+        with self._write() as conn:
+            candidates = conn.execute(
+                "SELECT start, flows + edges AS row_count FROM windows WHERE start < ? ORDER BY start LIMIT ?", (before, size)
+            ).fetchall()
+            if not candidates:
+                return False
+            starts: list[float] = []
+            budget = 0
+            for row in candidates:
+                # A window larger than the batch still goes whole, alone in its transaction.
+                if starts and budget + row["row_count"] > size:
+                    break
+                starts.append(row["start"])
+                budget += row["row_count"]
+            for chunk in _chunks(starts):
+                placeholders = ",".join("?" * len(chunk))
+                deleted["scores"] += conn.execute(f"DELETE FROM scores WHERE window_start IN ({placeholders})", chunk).rowcount
+                deleted["edges"] += conn.execute(f"DELETE FROM edges WHERE window_start IN ({placeholders})", chunk).rowcount
+                deleted["flow_ids"] += conn.execute(f"DELETE FROM flows_seen WHERE window_start IN ({placeholders})", chunk).rowcount
+                deleted["windows"] += conn.execute(f"DELETE FROM windows WHERE start IN ({placeholders})", chunk).rowcount
+        return True
+
+    def _purge_rows(self, statement: str, params: tuple, deleted: dict[str, int] | None, kind: str | None) -> bool:
+        """Run one bounded DELETE or UPDATE in its own transaction; False when it changed no row."""
+        with self._write() as conn:
+            changed = conn.execute(statement, params).rowcount
+        if deleted is not None and kind is not None:
+            deleted[kind] += changed
+        return changed > 0
 
     def counts(self) -> StoreCounts:
         conn = self._connection()
@@ -759,3 +918,4 @@ class SqliteStore(GraphStore):
             scores=count("scores"),
             jobs=count("jobs"),
         )
+

@@ -3,6 +3,8 @@
 The tables mirror the Neo4j model: ``devices`` are Device nodes, ``edges`` are
 COMMUNICATED relationships keyed by (window_start, src, dst), ``scores`` are
 SCORED relationships, ``windows`` and ``jobs`` are nodes of their own.
+``source_offsets`` keeps the read position of each log file ``iotgraph
+watch`` follows.
 Histograms are JSON objects of value -> flow count.
 """
 
@@ -108,6 +110,31 @@ CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
     heartbeat_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS source_offsets (
+    path TEXT PRIMARY KEY,
+    device INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    header TEXT,
+    max_ts REAL,
+    updated_at REAL
+);
+"""
+
+UPSERT_SOURCE_OFFSET = """
+INSERT INTO source_offsets (path, device, inode, "offset", line, format, header, max_ts, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (path) DO UPDATE SET
+    device = excluded.device,
+    inode = excluded.inode,
+    "offset" = excluded."offset",
+    line = excluded.line,
+    format = excluded.format,
+    header = excluded.header,
+    max_ts = excluded.max_ts,
+    updated_at = excluded.updated_at
 """
 
 EDGE_SQL_COLUMNS = (

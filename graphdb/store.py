@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 
+from graphdb.errors import StoreConfigError
 from graphdb.model import (
     BatchSummary,
     Device,
@@ -21,12 +22,16 @@ from graphdb.model import (
     Explanation,
     IngestBatch,
     Job,
+    SourceOffset,
     StoreCounts,
     Subgraph,
     Window,
     WindowGraph,
     WindowSpec,
 )
+
+# The environment variable that holds the pseudonym key; named in errors only.
+KEY_HINT = "IOTGRAPH_PSEUDONYM_KEY"
 
 
 class GraphStore(abc.ABC):
@@ -76,9 +81,19 @@ class GraphStore(abc.ABC):
         """Merge one aggregated batch into windows, edges and devices in one transaction.
 
         Counts add, ``first_ts``/``first_seen`` take the minimum, ``last_ts``/``last_seen``
-        the maximum, histograms add per key. Raises DuplicateFlowError, writing
-        nothing, when any flow id of the batch is already stored.
+        the maximum, histograms add per key. The batch's ``source_offsets``
+        replace the stored ones of the same paths in the same transaction.
+        Raises DuplicateFlowError, writing nothing, when any flow id of the
+        batch is already stored.
         """
+
+    def source_offsets(self) -> dict[str, SourceOffset]:
+        """Return the stored read position of every followed log file, by path.
+
+        ``iotgraph watch`` resumes from these after a restart. Stores that
+        cannot keep them raise NotImplementedError.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot keep source offsets; it needs a source_offsets method")
 
     @abc.abstractmethod
     def windows(self, since: float | None = None, until: float | None = None) -> list[Window]:
@@ -215,13 +230,34 @@ class GraphStore(abc.ABC):
     def worker_heartbeats(self) -> dict[str, float]:
         """Return the last heartbeat time of every worker."""
 
+    # -- pseudonyms (admin only) ---------------------------------------------
+
+    def set_pseudonym_key_id(self, key_id: str | None) -> None:
+        """Fix whether the store holds pseudonyms, and under which key (its fingerprint; None for real addresses).
+
+        Raises StoreConfigError when the store was fixed otherwise, so that a
+        store never mixes real addresses with pseudonyms, or pseudonyms of two keys.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot hold pseudonyms; it needs a set_pseudonym_key_id method")
+
+    def add_pseudonyms(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        """Store (pseudonym, real address, last flow time) rows where only ``resolve_pseudonym`` reads them."""
+        raise NotImplementedError(f"{type(self).__name__} cannot hold pseudonyms; it needs an add_pseudonyms method")
+
+    def resolve_pseudonym(self, pseudonym: str) -> str | None:
+        """Return the real address behind a pseudonym, or None when unknown. Callers must check the admin role."""
+        raise NotImplementedError(f"{type(self).__name__} cannot hold pseudonyms; it needs a resolve_pseudonym method")
+
     # -- retention and bookkeeping ------------------------------------------
 
     @abc.abstractmethod
-    def purge(self, before: float) -> dict[str, int]:
+    def purge(self, before: float, *, batch_size: int | None = None) -> dict[str, int]:
         """Delete windows starting before ``before`` with their edges, scores and finished jobs.
 
-        Devices left without any window go too. Returns deleted counts by kind.
+        Devices left without any window go too, with their pseudonyms, and a
+        device's latest score is cleared when it came from a deleted window.
+        Deletes in transactions of about ``batch_size`` rows (the store's
+        default when None). Returns deleted counts by kind.
         """
 
     @abc.abstractmethod
@@ -234,3 +270,23 @@ class GraphStore(abc.ABC):
         from graphdb.model import EDGE_COLUMNS
 
         return pd.DataFrame({name: [] for name in EDGE_COLUMNS})
+
+
+def check_pseudonym_key_id(store: str, *, stored: str, wanted: str) -> None:
+    """Raise StoreConfigError when a store's pseudonym setting (``""`` for real addresses) differs from the requested one."""
+    if stored == wanted:
+        return
+    if not stored:
+        raise StoreConfigError(
+            f"store {store} contains real addresses, so pseudonymised flows would mix with them; "
+            "ingest with --pseudonymise into a new store"
+        )
+    if not wanted:
+        raise StoreConfigError(
+            f"store {store} contains pseudonyms; ingest with --pseudonymise and the key it was created with ({KEY_HINT})"
+        )
+    raise StoreConfigError(
+        f"store {store} was pseudonymised with another key (fingerprint {stored}, this key has {wanted}); "
+        f"set {KEY_HINT} to the original key, or ingest into a new store"
+    )
+

@@ -8,6 +8,7 @@ aggregates to the same edges as the whole.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections import Counter
 from functools import lru_cache
 
@@ -65,24 +66,111 @@ def is_internal(address: str) -> bool:
     return any(ip.version == net.version and ip in net for net in _LOCAL_NETWORKS)
 
 
-def _histograms(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Return one ``{value: flows}`` dict per edge key, skipping unset values."""
+# A canonical dotted-quad IPv4 address: four decimal octets 0-255 without
+# leading zeros, the only IPv4 text that ipaddress.ip_address accepts.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+
+def internal_mask(addresses: np.ndarray | pd.Series | list[str]) -> np.ndarray:
+    """Return ``is_internal`` of every address as a boolean array.
+
+    IPv4 addresses are tested on their octets in numpy, which is much faster
+    than parsing each one; anything else (IPv6, host names) goes through
+    ``is_internal``.
+    """
+    text = pd.Series(np.asarray(addresses, dtype=object), dtype=object).astype(str)
+    result = np.zeros(len(text), dtype=bool)
+    if len(text) == 0:
+        return result
+    ipv4 = text.str.match(_IPV4).to_numpy(dtype=bool)
+    if ipv4.any():
+        octets = text[ipv4].str.split(".", expand=True).astype(np.int64).to_numpy()
+        a, b = octets[:, 0], octets[:, 1]
+        whole = (octets[:, 0] << 24) | (octets[:, 1] << 16) | (octets[:, 2] << 8) | octets[:, 3]
+        result[ipv4] = (
+            (a == 10)
+            | ((a == 172) & (b >= 16) & (b <= 31))
+            | ((a == 192) & (b == 168))
+            | (a == 127)
+            | ((a == 169) & (b == 254))
+            | ((a >= 224) & (a <= 239))
+            | (whole == 0xFFFFFFFF)
+            | (whole == 0)
+        )
+    others = np.flatnonzero(~ipv4)
+    result[others] = [is_internal(address) for address in text.iloc[others].tolist()]
+    return result
+
+
+def _value_counts(frame: pd.DataFrame, column: str, *, edge_codes: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Count each edge's set values of one column.
+
+    Returns ``(edges, names, name_codes, counts)``: one entry per (edge,
+    value) pair, sorted by edge and then by value in string order, so that
+    each edge's values are adjacent and in the order JSON ``sort_keys`` gives.
+    """
     values = frame[column]
     if column == "dst_port":
-        keep = values >= 0
+        keep = (values >= 0).to_numpy()
     else:
-        keep = values.notna() & (values != "") & (values != "-")
-    subset = frame.loc[keep, EDGE_KEY].copy()
-    subset["value"] = values[keep].astype(str).to_numpy()
-    counts = subset.groupby(EDGE_KEY + ["value"], sort=False).size()
-    result: dict[tuple, dict[str, int]] = {}
-    for (window_start, src, dst, value), count in counts.items():
-        result.setdefault((window_start, src, dst), {})[value] = int(count)
-    return pd.Series(result, dtype=object)
+        keep = (values.notna() & (values != "") & (values != "-")).to_numpy()
+    if not keep.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, [], empty, empty
+
+    value_codes, uniques = pd.factorize(values[keep].astype(str).to_numpy())
+    names = [str(name) for name in uniques]
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    pairs = edge_codes[keep].astype(np.int64) * len(names) + ranks[value_codes]
+    unique_pairs, counts = np.unique(pairs, return_counts=True)
+    by_rank = np.argsort(ranks)
+    return unique_pairs // len(names), names, by_rank[unique_pairs % len(names)], counts
 
 
-def aggregate_edges(flows: pd.DataFrame, *, size: float) -> pd.DataFrame:
-    """Aggregate windowed flows (with ``window_start``) into one row per (window, src, dst)."""
+def _edge_runs(edges: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """Return, for sorted edge numbers, each distinct edge with the start and end of its run."""
+    starts = np.flatnonzero(np.r_[True, edges[1:] != edges[:-1]]) if len(edges) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(edges)]
+    return edges[starts].tolist(), starts.tolist(), ends.tolist()
+
+
+def _histograms(frame: pd.DataFrame, column: str, *, edge_codes: np.ndarray, edge_count: int) -> list[dict[str, int]]:
+    """Return one ``{value: flows}`` dict per edge, in edge-code order, skipping unset values.
+
+    ``edge_codes`` gives each row's edge number in ``[0, edge_count)``. The
+    counting runs in numpy; Python only builds one dict per edge that has values.
+    """
+    edges, names, name_codes, counts = _value_counts(frame, column, edge_codes=edge_codes)
+    histograms: list[dict[str, int]] = [{} for _ in range(edge_count)]
+    labels = [names[code] for code in name_codes.tolist()]
+    tallies = counts.tolist()
+    for edge, start, end in zip(*_edge_runs(edges)):
+        histograms[edge] = dict(zip(labels[start:end], tallies[start:end]))
+    return histograms
+
+
+def _histogram_texts(frame: pd.DataFrame, column: str, *, edge_codes: np.ndarray, edge_count: int) -> list[str]:
+    """Return each edge's histogram as compact JSON with sorted keys, as ``json.dumps(..., sort_keys=True)`` writes it.
+
+    Writing the text here, from arrays, saves the stores one encoding call per edge and histogram.
+    """
+    edges, names, name_codes, counts = _value_counts(frame, column, edge_codes=edge_codes)
+    texts = ["{}"] * edge_count
+    quoted = [json.dumps(name) for name in names]
+    pieces = [quoted[code] + ":" + str(count) for code, count in zip(name_codes.tolist(), counts.tolist())]
+    for edge, start, end in zip(*_edge_runs(edges)):
+        texts[edge] = "{" + ",".join(pieces[start:end]) + "}"
+    return texts
+
+
+def aggregate_edges(flows: pd.DataFrame, *, size: float, histograms_as_json: bool = False) -> pd.DataFrame:
+    """Aggregate windowed flows (with ``window_start``) into one row per (window, src, dst).
+
+    Histogram columns hold ``{value: flows}`` dicts, or with ``histograms_as_json``
+    their compact JSON text with sorted keys, which every store accepts in a batch.
+    """
     from graphdb.model import EDGE_COLUMNS  # local import keeps ingest free of store modules at import time
 
     if flows.empty:
@@ -108,9 +196,10 @@ def aggregate_edges(flows: pd.DataFrame, *, size: float) -> pd.DataFrame:
         first_ts=("ts", "min"),
         last_ts=("ts", "max"),
     )
+    edge_codes = grouped.ngroup().to_numpy()
+    build = _histogram_texts if histograms_as_json else _histograms
     for name, column in HISTOGRAM_SOURCES.items():
-        histograms = _histograms(work, column)
-        edges[name] = [histograms.get(key, {}) if len(histograms) else {} for key in edges.index]
+        edges[name] = build(work, column, edge_codes=edge_codes, edge_count=len(edges))
     edges = edges.reset_index()
     edges["window_end"] = edges["window_start"] + size
     return edges.loc[:, list(EDGE_COLUMNS)]
@@ -142,7 +231,7 @@ def aggregate_devices(flows: pd.DataFrame) -> pd.DataFrame:
     )
     devices = devices.reset_index()
     devices["ip"] = devices["id"]
-    devices["internal"] = [is_internal(str(device_id)) for device_id in devices["id"]]
+    devices["internal"] = internal_mask(devices["id"].to_numpy(dtype=object))
     return devices.loc[:, list(DEVICE_COLUMNS)]
 
 

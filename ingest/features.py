@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ingest.aggregate import is_internal
+from ingest.aggregate import internal_mask
 
 logger = logging.getLogger(__name__)
 
@@ -85,72 +85,68 @@ def device_features(devices: pd.DataFrame, edges: pd.DataFrame) -> pd.DataFrame:
     if edges.empty or not ids:
         return result
 
-    src = edges["src"].astype(str).to_numpy()
-    dst = edges["dst"].astype(str).to_numpy()
+    ends = _Endpoints(ids, edges)
     flows = _numeric(edges, "flows")
+    bytes_out, bytes_in = _numeric(edges, "bytes_out"), _numeric(edges, "bytes_in")
+    pkts_out, pkts_in = _numeric(edges, "pkts_out"), _numeric(edges, "pkts_in")
+    duration = _numeric(edges, "duration_sum")
 
-    out_side = pd.DataFrame(
-        {
-            "device": src,
-            "peer": dst,
-            "flows": flows,
-            "sent": _numeric(edges, "bytes_out"),
-            "received": _numeric(edges, "bytes_in"),
-            "pkts_sent": _numeric(edges, "pkts_out"),
-            "pkts_received": _numeric(edges, "pkts_in"),
-            "duration": _numeric(edges, "duration_sum"),
-            "failed": _numeric(edges, "failed_flows"),
-        }
-    )
-    in_side = pd.DataFrame(
-        {
-            "device": dst,
-            "peer": src,
-            "flows": flows,
-            "sent": _numeric(edges, "bytes_in"),
-            "received": _numeric(edges, "bytes_out"),
-            "pkts_sent": _numeric(edges, "pkts_in"),
-            "pkts_received": _numeric(edges, "pkts_out"),
-            "duration": _numeric(edges, "duration_sum"),
-            "failed": 0.0,
-        }
-    )
-    both = pd.concat([out_side, in_side], ignore_index=True)
-
-    out_totals = out_side.groupby("device").agg(
-        flows=("flows", "sum"), failed=("failed", "sum"), peers=("peer", "nunique")
-    )
-    in_totals = in_side.groupby("device").agg(flows=("flows", "sum"), peers=("peer", "nunique"))
-    all_totals = both.groupby("device").agg(
-        flows=("flows", "sum"),
-        sent=("sent", "sum"),
-        received=("received", "sum"),
-        pkts_sent=("pkts_sent", "sum"),
-        pkts_received=("pkts_received", "sum"),
-        duration=("duration", "sum"),
-    )
-
-    def column(frame: pd.DataFrame, name: str) -> np.ndarray:
-        return frame[name].reindex(ids, fill_value=0.0).to_numpy(dtype=np.float64)
-
-    flows_out = column(out_totals, "flows")
-    flows_total = column(all_totals, "flows")
+    # "out" sums over the edges a device originated, "in" over those it responded to.
+    flows_out = ends.out_sum(flows)
+    flows_total = flows_out + ends.in_sum(flows)
+    sent = ends.out_sum(bytes_out) + ends.in_sum(bytes_in)
+    received = ends.out_sum(bytes_in) + ends.in_sum(bytes_out)
     result["flows_out"] = np.log1p(flows_out)
-    result["flows_in"] = np.log1p(column(in_totals, "flows"))
-    result["bytes_sent"] = np.log1p(column(all_totals, "sent"))
-    result["bytes_received"] = np.log1p(column(all_totals, "received"))
-    result["pkts_sent"] = np.log1p(column(all_totals, "pkts_sent"))
-    result["pkts_received"] = np.log1p(column(all_totals, "pkts_received"))
-    result["distinct_peers_out"] = np.log1p(column(out_totals, "peers"))
-    result["distinct_peers_in"] = np.log1p(column(in_totals, "peers"))
-    result["failed_share"] = _share(column(out_totals, "failed"), flows_out)
-    result["mean_duration"] = np.log1p(_share(column(all_totals, "duration"), flows_total))
-    volume = column(all_totals, "sent") + column(all_totals, "received")
-    result["bytes_per_flow"] = np.log1p(_share(volume, flows_total))
+    result["flows_in"] = np.log1p(ends.in_sum(flows))
+    result["bytes_sent"] = np.log1p(sent)
+    result["bytes_received"] = np.log1p(received)
+    result["pkts_sent"] = np.log1p(ends.out_sum(pkts_out) + ends.in_sum(pkts_in))
+    result["pkts_received"] = np.log1p(ends.out_sum(pkts_in) + ends.in_sum(pkts_out))
+    result["distinct_peers_out"] = np.log1p(ends.distinct_peers(outgoing=True))
+    result["distinct_peers_in"] = np.log1p(ends.distinct_peers(outgoing=False))
+    result["failed_share"] = _share(ends.out_sum(_numeric(edges, "failed_flows")), flows_out)
+    result["mean_duration"] = np.log1p(_share(ends.out_sum(duration) + ends.in_sum(duration), flows_total))
+    result["bytes_per_flow"] = np.log1p(_share(sent + received, flows_total))
 
-    _add_histogram_features(result, src, edges, flows_out)
-    _add_peer_features(result, both)
+    _add_histogram_features(result, ends, edges, flows_out)
+    _add_peer_features(result, ends, flows)
     return result
+
+
+class _Endpoints:
+    """Integer codes of a window's edge endpoints, so that per-device sums run in numpy.
+
+    Every distinct endpoint id gets a code, and ``device`` maps a code to the
+    device's row in the result, or to -1 for an id missing from the devices.
+    """
+
+    def __init__(self, ids: list[str], edges: pd.DataFrame) -> None:
+        src = edges["src"].astype(str).to_numpy(dtype=object)
+        dst = edges["dst"].astype(str).to_numpy(dtype=object)
+        codes, names = pd.factorize(np.concatenate([src, dst]))
+        self.size = len(ids)
+        self.names = np.asarray(names, dtype=object)
+        self.src, self.dst = codes[: len(src)], codes[len(src) :]
+        self.device = pd.Index(ids).get_indexer(self.names)
+        self.src_device, self.dst_device = self.device[self.src], self.device[self.dst]
+
+    def out_sum(self, values: np.ndarray) -> np.ndarray:
+        return _bincount(self.src_device, values, self.size)
+
+    def in_sum(self, values: np.ndarray) -> np.ndarray:
+        return _bincount(self.dst_device, values, self.size)
+
+    def distinct_peers(self, *, outgoing: bool) -> np.ndarray:
+        """Return each device's number of distinct peers it contacted (``outgoing``) or that contacted it."""
+        mine, other = (self.src, self.dst) if outgoing else (self.dst, self.src)
+        pairs = np.unique(mine.astype(np.int64) * len(self.names) + other)
+        return _bincount(self.device[pairs // len(self.names)], np.ones(len(pairs)), self.size)
+
+
+def _bincount(rows: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sum ``values`` per row position, skipping rows of -1."""
+    keep = rows >= 0
+    return np.bincount(rows[keep], weights=values[keep], minlength=size).astype(np.float64)
 
 
 def device_window_labels(devices: pd.DataFrame, edges: pd.DataFrame, rule: str = "originator") -> pd.Series:
@@ -171,24 +167,15 @@ def device_window_labels(devices: pd.DataFrame, edges: pd.DataFrame, rule: str =
     if edges.empty or not ids:
         return labels
 
-    src = edges["src"].astype(str).to_numpy()
-    dst = edges["dst"].astype(str).to_numpy()
+    ends = _Endpoints(ids, edges)
     malicious = _numeric(edges, "malicious_flows")
     labelled = malicious + _numeric(edges, "benign_flows")
+    originated = ends.out_sum(malicious)
+    touched = originated + ends.in_sum(malicious)
 
-    ends = pd.DataFrame(
-        {
-            "device": np.concatenate([src, dst]),
-            "labelled": np.concatenate([labelled, labelled]),
-            "malicious": np.concatenate([malicious, malicious]),
-        }
-    )
-    per_device = ends.groupby("device")[["labelled", "malicious"]].sum().reindex(ids, fill_value=0.0)
-    originated = pd.Series(malicious, index=src).groupby(level=0).sum().reindex(ids, fill_value=0.0)
-
-    anomalous = (originated > 0) if rule == "originator" else (per_device["malicious"] > 0)
-    labels[per_device["labelled"].to_numpy() > 0] = NORMAL
-    labels[anomalous.to_numpy()] = ANOMALOUS
+    anomalous = (originated > 0) if rule == "originator" else (touched > 0)
+    labels[(ends.out_sum(labelled) + ends.in_sum(labelled)) > 0] = NORMAL
+    labels[anomalous] = ANOMALOUS
     return labels
 
 
@@ -214,7 +201,8 @@ def entropy(counts: Iterable[float]) -> float:
 
 def histogram(value: object) -> Mapping[str, float]:
     """Return an edge histogram as a mapping; accept a dict, its JSON text, or nothing."""
-    if isinstance(value, Mapping):
+    # The exact-type test first: isinstance against the Mapping ABC is slow over a million edges.
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     if isinstance(value, str) and value:
         decoded = json.loads(value)
@@ -233,54 +221,62 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.divide(part, whole, out=np.zeros_like(part, dtype=np.float64), where=whole > 0)
 
 
-def _add_histogram_features(result: pd.DataFrame, src: np.ndarray, edges: pd.DataFrame, flows_out: np.ndarray) -> None:
+def _add_histogram_features(result: pd.DataFrame, ends: _Endpoints, edges: pd.DataFrame, flows_out: np.ndarray) -> None:
     """Fill protocol shares and destination-port features from the out-edges' histograms."""
-    position = {device_id: i for i, device_id in enumerate(result.index)}
-    protocols: dict[int, Counter] = {}
-    ports: dict[int, Counter] = {}
-    protocol_column = edges["protocols"] if "protocols" in edges.columns else [None] * len(edges)
-    port_column = edges["dst_ports"] if "dst_ports" in edges.columns else [None] * len(edges)
+    mine = ends.src_device >= 0
+    owners = ends.src_device[mine]
 
-    for device_id, edge_protocols, edge_ports in zip(src, protocol_column, port_column):
-        i = position.get(device_id)
-        if i is None:
-            continue
-        counter = protocols.setdefault(i, Counter())
-        for name, count in histogram(edge_protocols).items():
-            counter[str(name).lower()] += float(count)
-        port_counter = ports.setdefault(i, Counter())
-        for port, count in histogram(edge_ports).items():
-            if str(port) != "-1":
-                port_counter[str(port)] += float(count)
-
+    protocols = _exploded(edges, "protocols", owners, mine)
+    protocols["key"] = protocols["key"].str.lower()
     for feature, protocol in _PROTOCOL_SHARES.items():
-        counts = np.zeros(len(result), dtype=np.float64)
-        for i, counter in protocols.items():
-            counts[i] = counter.get(protocol, 0.0)
+        matching = protocols.loc[protocols["key"] == protocol]
+        counts = np.bincount(matching["device"].to_numpy(), weights=matching["count"].to_numpy(), minlength=len(result))
         result[feature] = _share(counts, flows_out)
 
-    distinct = np.zeros(len(result), dtype=np.float64)
-    port_entropy = np.zeros(len(result), dtype=np.float64)
-    for i, counter in ports.items():
-        distinct[i] = len(counter)
-        port_entropy[i] = entropy(counter.values())
+    ports = _exploded(edges, "dst_ports", owners, mine)
+    ports = ports.loc[ports["key"] != "-1"]
+    # One row per (device, port): its flows; a port counts as distinct even with a count of 0.
+    per_port = ports.groupby(["device", "key"], sort=False)["count"].sum()
+    devices = per_port.index.get_level_values(0).to_numpy()
+    distinct = np.bincount(devices, minlength=len(result)).astype(np.float64)
     result["distinct_dst_ports"] = np.log1p(distinct)
-    result["dst_port_entropy"] = port_entropy
+    result["dst_port_entropy"] = _grouped_entropy(devices, per_port.to_numpy(dtype=np.float64), len(result))
 
 
-def _add_peer_features(result: pd.DataFrame, both: pd.DataFrame) -> None:
+def _exploded(edges: pd.DataFrame, column: str, owners: np.ndarray, mine: np.ndarray) -> pd.DataFrame:
+    """Return one row per (edge, histogram key) of the edges in ``mine``: the owning device's position, key and count."""
+    if column not in edges.columns:
+        return pd.DataFrame({"device": np.zeros(0, dtype=np.int64), "key": pd.Series(dtype=object), "count": np.zeros(0)})
+    histograms = [histogram(value) for value, keep in zip(edges[column].tolist(), mine.tolist()) if keep]
+    sizes = np.fromiter((len(h) for h in histograms), dtype=np.int64, count=len(histograms))
+    keys = [str(key) for h in histograms for key in h]
+    counts = np.fromiter((float(count) for h in histograms for count in h.values()), dtype=np.float64, count=int(sizes.sum()))
+    return pd.DataFrame({"device": np.repeat(owners, sizes), "key": pd.Series(keys, dtype=object), "count": counts})
+
+
+def _grouped_entropy(groups: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+    """Return the entropy in nats of each group's counts, as ``entropy`` computes it, for groups ``0 .. size - 1``."""
+    positive = counts > 0
+    groups, counts = groups[positive], counts[positive]
+    totals = np.bincount(groups, weights=counts, minlength=size)
+    p = counts / totals[groups]
+    return np.bincount(groups, weights=-(p * np.log(p)), minlength=size)
+
+
+def _add_peer_features(result: pd.DataFrame, ends: _Endpoints, flows: np.ndarray) -> None:
     """Fill peer entropy and external-peer share from flows per (device, peer) in both directions."""
-    per_peer = both.groupby(["device", "peer"], sort=False)["flows"].sum()
-    peer_entropy: dict[str, float] = {}
-    external_share: dict[str, float] = {}
-    for device_id, peers in per_peer.groupby(level=0, sort=False):
-        peer_ids = peers.index.get_level_values(1)
-        peer_entropy[device_id] = entropy(peers.to_numpy())
-        external = sum(1 for peer in peer_ids if not is_internal(str(peer)))
-        external_share[device_id] = external / len(peer_ids) if len(peer_ids) else 0.0
+    width = len(ends.names)
+    keys = np.concatenate([ends.src.astype(np.int64) * width + ends.dst, ends.dst.astype(np.int64) * width + ends.src])
+    pairs, inverse = np.unique(keys, return_inverse=True)
+    per_pair = np.bincount(inverse, weights=np.concatenate([flows, flows]), minlength=len(pairs))
+    devices = ends.device[pairs // width]
+    known = devices >= 0
+    devices, peers, per_pair = devices[known], pairs[known] % width, per_pair[known]
 
-    result["peer_entropy"] = pd.Series(peer_entropy, dtype=np.float64).reindex(result.index, fill_value=0.0)
-    result["external_peer_share"] = pd.Series(external_share, dtype=np.float64).reindex(result.index, fill_value=0.0)
+    external = ~internal_mask(ends.names)
+    distinct = np.bincount(devices, minlength=len(result)).astype(np.float64)
+    result["peer_entropy"] = _grouped_entropy(devices, per_pair, len(result))
+    result["external_peer_share"] = _share(np.bincount(devices, weights=external[peers].astype(np.float64), minlength=len(result)), distinct)
 
 
 def natural_value(feature: str, value: float) -> float:

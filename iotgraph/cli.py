@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "migrate",
     "watch",
     "audit",
+    "pseudonym",
 )
 
 

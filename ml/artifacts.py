@@ -105,6 +105,7 @@ def save_model(
     try:
         weights = {name: tensor.detach().cpu() for name, tensor in detector._fitted_module().state_dict().items()}
         torch.save(weights, staging / WEIGHTS_FILE)
+        detector.write_artifacts(staging)
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
         staging.rename(root / version)
     except BaseException:
@@ -159,6 +160,14 @@ def resolve_model(ref: str = "latest", *, directory: str | Path | None = None) -
     )
 
 
+def delete_model(ref: str, *, directory: str | Path | None = None) -> ModelInfo:
+    """Delete a saved model's folder and return its registry entry; ``ref`` as for ``resolve_model``."""
+    info = resolve_model(ref, directory=directory)
+    shutil.rmtree(info.path)
+    logger.info("deleted %s model %s from %s", info.kind, info.version, info.path)
+    return info
+
+
 def check_features(info: ModelInfo) -> None:
     """Raise FeatureMismatchError when a saved model's features differ from ``FEATURES``."""
     saved = list(info.metadata.get("features", []))
@@ -185,5 +194,6 @@ def load_model(
     check_features(info)
     weights = torch.load(info.path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     detector = detector_class(info.kind).from_state(info.metadata, weights, device=device)
+    detector.read_artifacts(info.path)
     logger.info("loaded %s model %s from %s", info.kind, info.version, info.path)
     return detector, info

@@ -1,8 +1,10 @@
-"""Choice of the torch device from ``--device auto|cpu|cuda``."""
+"""Choice of the torch device from ``--device auto|cpu|cuda``, and of CPU threads by graph size."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -11,6 +13,13 @@ from ml.errors import DeviceUnavailableError
 logger = logging.getLogger(__name__)
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# Below this many message-passing edges one torch thread scores faster than
+# several. On the 2-core benchmark machine, shared with other work, one thread
+# ran the GCN forward pass over 2 000 000 edges in 0.57 s and two threads took
+# 1.04 s (BENCHMARKS.md); at 200 000 edges the gap was 0.04 s against 0.10 s.
+# NOTE: on an idle machine with more cores the break-even is likely lower;
+# it was not measured there.
+SINGLE_THREAD_EDGES = 4_000_000
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -35,3 +44,18 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         return torch.device(text)
     raise ValueError(f"invalid device {name!r}: expected auto, cpu, cuda or cuda:N")
+
+
+@contextmanager
+def torch_threads_for(edges: int) -> Iterator[int]:
+    """Run the block with one torch CPU thread for graphs under ``SINGLE_THREAD_EDGES`` edges, and yield the thread count.
+
+    Larger graphs keep the count in force. The previous count is restored on exit.
+    """
+    before = torch.get_num_threads()
+    threads = 1 if edges < SINGLE_THREAD_EDGES else before
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(before)

@@ -9,11 +9,19 @@ An explanation is a JSON-ready dict with four parts:
   seconds, shares); ``previous`` is the device's value in ``previous_window``.
 - ``neighbours``: the five neighbours whose removal changes the device's score
   most. Removing a neighbour drops every edge between the two from message
-  passing, one forward pass each, while node features stay as they are.
-  ``influence`` is the score minus the score without that neighbour, so a
-  positive value means the neighbour raised the score.
-- ``edges``: the device's busiest edges of the window, in either direction.
+  passing while node features stay as they are. All removals of one device
+  run as one forward pass over a disjoint batch of copies of the device's
+  receptive field (``receptive_hops + 1`` hops, enough for degree
+  normalisation to match the whole window). ``influence`` is the score minus
+  the score without that neighbour, so a positive value means the neighbour
+  raised the score. A GAT also reports each neighbour's ``attention`` in its
+  output layer and ranks neighbours by it.
+- ``edges``: the device's edges of the window in either direction, highest
+  edge score first when the model scores edges, else busiest first.
 - ``model_version`` and ``score``.
+
+Floats are rounded to 6 significant digits, so stored explanations carry no
+float noise such as 0.30000000000000004.
 """
 
 from __future__ import annotations
@@ -29,16 +37,17 @@ import torch
 from torch_geometric.data import Data
 
 from graphdb.model import WindowGraph
+from torch_geometric.utils import k_hop_subgraph
+
 from ingest.features import FEATURES, natural_value
 from ml.models import GraphDetector
+from ml.window_scaling import robust_z
 
 logger = logging.getLogger(__name__)
 
-# 1.4826 × MAD estimates the standard deviation of normally distributed data.
-# When more than half the values tie, MAD is 0, and sqrt(pi / 2) × the mean
-# absolute deviation estimates it instead.
-_MAD_FACTOR = 1.4826
-_MEAN_AD_FACTOR = 1.2533
+SIGNIFICANT_DIGITS = 6
+# Nodes per batched forward pass of the neighbour ablations; more copies run in several passes.
+MAX_BATCH_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -49,23 +58,11 @@ class PreviousFeatures:
     values: pd.Series
 
 
-def robust_z(features: pd.DataFrame) -> pd.DataFrame:
-    """Return each device's robust z-score per feature against the devices of the same frame.
-
-    A feature on which more than half the devices tie has MAD 0; its scale
-    falls back to the mean absolute deviation, and a feature on which all
-    devices are equal gets z = 0.
-    """
-    values = features.to_numpy(dtype=np.float64)
-    if len(values) == 0:
-        return features.copy()
-    median = np.median(values, axis=0)
-    deviation = np.abs(values - median)
-    scale = _MAD_FACTOR * np.median(deviation, axis=0)
-    fallback = _MEAN_AD_FACTOR * deviation.mean(axis=0)
-    scale = np.where(scale > 0, scale, fallback)
-    z = np.divide(values - median, scale, out=np.zeros_like(values), where=scale > 0)
-    return pd.DataFrame(z, index=features.index, columns=features.columns)
+def rounded(value: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """Return ``value`` rounded to ``digits`` significant digits; None stays None."""
+    if value is None:
+        return None
+    return float(f"{float(value):.{digits}g}")
 
 
 def explain_devices(
@@ -78,6 +75,7 @@ def explain_devices(
     device_ids: Sequence[str],
     model_version: str,
     previous: Mapping[str, PreviousFeatures] | None = None,
+    edge_scores: Mapping[tuple[str, str], float] | None = None,
     top_features: int = 5,
     top_neighbours: int = 5,
     top_edges: int = 5,
@@ -88,7 +86,8 @@ def explain_devices(
     ``data`` is the window prepared by ``detector.prepare``, ``features`` its
     unscaled feature frame and ``scores`` the detector's scores of its nodes.
     Neighbour ablation tries at most ``max_ablations`` neighbours per device,
-    those exchanging the most flows with it.
+    those exchanging the most flows with it. ``edge_scores`` maps
+    ``(src, dst)`` to the edge's score when the model scores edges.
     """
     previous = previous or {}
     position = {device_id: i for i, device_id in enumerate(data.device_ids)}
@@ -100,14 +99,14 @@ def explain_devices(
         index = position[device_id]
         earlier = previous.get(device_id)
         explanations[device_id] = {
-            "score": float(scores[index]),
+            "score": rounded(scores[index]),
             "model_version": model_version,
             "features": _feature_reasons(device_id, features, z, median, earlier, top=top_features),
             "previous_window": None if earlier is None else earlier.window_start,
             "neighbours": _neighbour_influence(
                 detector, graph, data, scores, index, top=top_neighbours, max_ablations=max_ablations
             ),
-            "edges": _top_edges(graph, device_id, top=top_edges),
+            "edges": _top_edges(graph, device_id, top=top_edges, edge_scores=edge_scores),
         }
     return explanations
 
@@ -132,10 +131,10 @@ def _feature_reasons(
         reasons.append(
             {
                 "name": name,
-                "value": natural_value(name, float(features.at[device_id, name])),
-                "median": natural_value(name, float(median[name])),
-                "z": float(device_z.iloc[i]),
-                "previous": previous_value,
+                "value": rounded(natural_value(name, float(features.at[device_id, name]))),
+                "median": rounded(natural_value(name, float(median[name]))),
+                "z": rounded(device_z.iloc[i]),
+                "previous": rounded(previous_value),
             }
         )
     return reasons
@@ -174,35 +173,100 @@ def _neighbour_influence(
             max_ablations,
         )
 
+    changed = _ablated_scores(detector, data, index, candidates)
+    attention = detector.neighbour_attention(data, index) if hasattr(detector, "neighbour_attention") else None
     influences = []
-    for neighbour in candidates:
-        between = ((src == index) & (dst == neighbour)) | ((src == neighbour) & (dst == index))
-        ablated = data.clone()
-        keep = ~between
-        ablated.edge_index = data.edge_index[:, keep]
-        ablated.edge_attr = data.edge_attr[keep]
-        ablated.edge_label = data.edge_label[keep]
-        ablated.edge_reverse = data.edge_reverse[keep]
-        new_score = detector.scores_from_data(ablated)[0][index]
-        influences.append({"id": data.device_ids[neighbour], "influence": float(scores[index] - new_score)})
-    influences.sort(key=lambda item: (-abs(item["influence"]), item["id"]))
+    for neighbour, without in zip(candidates, changed):
+        item = {"id": data.device_ids[neighbour], "influence": rounded(scores[index] - without)}
+        if attention is not None:
+            item["attention"] = rounded(attention.get(neighbour, 0.0))
+        influences.append(item)
+    if attention is not None:
+        influences.sort(key=lambda item: (-item["attention"], item["id"]))
+    else:
+        influences.sort(key=lambda item: (-abs(item["influence"]), item["id"]))
     return influences[:top]
 
 
-def _top_edges(graph: WindowGraph, device_id: str, *, top: int) -> list[dict[str, Any]]:
+def _ablated_scores(detector: GraphDetector, data: Data, index: int, neighbours: Sequence[int]) -> np.ndarray:
+    """Return node ``index``'s score with each neighbour's edges to it removed, one value per neighbour.
+
+    Each ablation is a copy of the receptive field of ``index``; the copies
+    form one disjoint batch, so one forward pass (or a few for large fields)
+    scores them all. A detector that passes no messages gets its own score back.
+    """
+    if detector.receptive_hops == 0:
+        return np.full(len(neighbours), detector.scores_from_data(data)[0][index]) if neighbours else np.zeros(0)
+    subset, edge_index, mapping, edge_mask = k_hop_subgraph(
+        index, detector.receptive_hops + 1, data.edge_index, relabel_nodes=True, num_nodes=data.num_nodes
+    )
+    centre = int(mapping[0])
+    local = {int(node): i for i, node in enumerate(subset.tolist())}
+    size = len(subset)
+    src, dst = edge_index
+    per_batch = max(1, MAX_BATCH_NODES // max(size, 1))
+
+    others = torch.tensor([local[neighbour] for neighbour in neighbours], dtype=torch.long)
+    results = []
+    for first in range(0, len(neighbours), per_batch):
+        chunk = others[first : first + per_batch, None]
+        # One row per copy: the edges between the centre and that copy's neighbour, which the copy drops.
+        between = ((src == centre) & (dst == chunk)) | ((src == chunk) & (dst == centre))
+        batch = _disjoint_copies(data, subset, edge_index, edge_mask, ~between)
+        scores = detector.scores_from_data(batch)[0]
+        results.extend(scores[np.arange(len(chunk)) * size + centre].tolist())
+    return np.asarray(results, dtype=np.float64)
+
+
+def _disjoint_copies(data: Data, subset: torch.Tensor, edge_index: torch.Tensor, edge_mask: torch.Tensor, keeps: torch.Tensor) -> Data:
+    """Stack copies of the subgraph ``subset`` into one graph; copy ``k`` keeps the edges where row ``k`` of ``keeps`` is True.
+
+    The copies are built with one ``nonzero`` over all of ``keeps`` instead of
+    one mask per copy; its row-major order keeps copy ``k``'s edges together
+    and in their original order.
+    """
+    size = len(subset)
+    copies = int(keeps.shape[0])
+    copy_of, edge_of = keeps.nonzero(as_tuple=True)
+    batch = Data(
+        x=data.x[subset].repeat(copies, 1),
+        edge_index=edge_index[:, edge_of] + copy_of * size,
+        edge_attr=data.edge_attr[edge_mask][edge_of],
+        edge_label=data.edge_label[edge_mask][edge_of],
+        edge_reverse=data.edge_reverse[edge_mask][edge_of],
+        y=data.y[subset].repeat(copies),
+        window_index=torch.zeros(size * copies, dtype=torch.long),
+    )
+    batch.num_nodes = size * copies
+    device_ids = data.device_ids
+    batch.device_ids = [device_ids[i] for i in subset.tolist()] * copies
+    batch.window_starts = list(getattr(data, "window_starts", [0.0]))[:1]
+    return batch
+
+
+def _top_edges(
+    graph: WindowGraph, device_id: str, *, top: int, edge_scores: Mapping[tuple[str, str], float] | None = None
+) -> list[dict[str, Any]]:
     edges = graph.edges
     if edges.empty:
         return []
     columns = ["src", "dst", "flows", "bytes_out", "malicious_flows"]
-    mine = edges.loc[(edges["src"].astype(str) == device_id) | (edges["dst"].astype(str) == device_id), columns]
-    mine = mine.sort_values(["flows", "src", "dst"], ascending=[False, True, True]).head(top)
-    return [
-        {
+    mine = edges.loc[(edges["src"].astype(str) == device_id) | (edges["dst"].astype(str) == device_id), columns].copy()
+    if edge_scores:
+        mine["score"] = [edge_scores.get((str(s), str(d)), 0.0) for s, d in zip(mine["src"], mine["dst"])]
+        mine = mine.sort_values(["score", "flows", "src", "dst"], ascending=[False, False, True, True]).head(top)
+    else:
+        mine = mine.sort_values(["flows", "src", "dst"], ascending=[False, True, True]).head(top)
+    reasons = []
+    for row in mine.itertuples(index=False):
+        item = {
             "src": str(row.src),
             "dst": str(row.dst),
             "flows": int(row.flows),
             "bytes_out": int(row.bytes_out),
             "malicious_flows": int(row.malicious_flows),
         }
-        for row in mine.itertuples(index=False)
-    ]
+        if edge_scores:
+            item["score"] = rounded(row.score)
+        reasons.append(item)
+    return reasons

@@ -136,11 +136,10 @@ def build_data(
 
 def _edge_tensors(graph: WindowGraph, device_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     edges = graph.edges
-    position = {device_id: i for i, device_id in enumerate(device_ids)}
-    src = [position.get(str(s), -1) for s in edges["src"]] if not edges.empty else []
-    dst = [position.get(str(d), -1) for d in edges["dst"]] if not edges.empty else []
-    src_index = np.asarray(src, dtype=np.int64)
-    dst_index = np.asarray(dst, dtype=np.int64)
+    # A hash index looks up a million endpoints in C; -1 marks a device missing from the list.
+    position = pd.Index(device_ids)
+    src_index = position.get_indexer(edges["src"].astype(str)).astype(np.int64) if not edges.empty else np.zeros(0, dtype=np.int64)
+    dst_index = position.get_indexer(edges["dst"].astype(str)).astype(np.int64) if not edges.empty else np.zeros(0, dtype=np.int64)
 
     known = (src_index >= 0) & (dst_index >= 0)
     if not known.all():

@@ -31,9 +31,11 @@ from graphdb.model import WindowGraph
 from graphdb.store import GraphStore
 from ingest.features import device_features, device_window_labels
 from ml.artifacts import ModelInfo, save_model
+from ml.device import torch_threads_for
 from ml.errors import TrainingDataError
 from ml.metrics import SplitMetrics, evaluate, metrics_table, metrics_to_dict, unavailable
 from ml.models import GraphDetector, make_detector
+from ml.sampling import fit_detector
 from ml.splits import WindowSplit, random_node_split, temporal_window_split
 
 logger = logging.getLogger(__name__)
@@ -68,12 +70,15 @@ def train(
     progress: bool = True,
     label_rule: str = "originator",
     options: dict[str, Any] | None = None,
+    sampling: str = "auto",
 ) -> TrainResult:
     """Fit a detector of ``kind`` on stored windows, evaluate it, save it and return the result.
 
     ``windows`` lists window starts; None takes every stored window.
     ``options`` go to the detector's constructor (e.g. ``hidden_channels``,
-    ``contamination``). Raises TrainingDataError when the store has no
+    ``contamination``). ``sampling`` (``auto``, ``on``, ``off``) chooses
+    mini-batch training over sampled neighbourhoods, see ``ml.sampling``.
+    Raises TrainingDataError when the store has no
     windows, or when a supervised model lacks labelled device-windows of both
     classes in the random split's training part.
     """
@@ -85,9 +90,11 @@ def train(
     features = [device_features(graph.devices, graph.edges) for graph in graphs]
     settings = {"epochs": epochs, "seed": seed, "label_rule": label_rule, "device": device, "progress": progress, **(options or {})}
 
-    detector, random_metrics, split_note = _fit_random(graphs, features, kind=kind, seed=seed, settings=settings)
-    temporal_split = temporal_window_split(starts)
-    temporal_metrics = _fit_temporal(graphs, features, temporal_split, kind=kind, settings=settings)
+    # Each window's edges pass messages in both directions.
+    with torch_threads_for(2 * sum(len(graph.edges) for graph in graphs)):
+        detector, random_metrics, split_note = _fit_random(graphs, features, kind=kind, seed=seed, settings=settings, sampling=sampling)
+        temporal_split = temporal_window_split(starts)
+        temporal_metrics = _fit_temporal(graphs, features, temporal_split, kind=kind, settings=settings, sampling=sampling)
     metrics = {"random": random_metrics, "temporal": temporal_metrics}
 
     evaluation = {
@@ -116,15 +123,16 @@ def _fit_random(
     kind: str,
     seed: int,
     settings: dict[str, Any],
+    sampling: str,
 ) -> tuple[GraphDetector, SplitMetrics, str]:
     labels = _labels(graphs, settings["label_rule"])
     split = random_node_split(labels, seed=seed)
     detector = make_detector(kind, **settings)
     if detector.supervised:
-        detector.fit(graphs, train_mask=split.train, val_mask=split.validation, features=features)
+        fit_detector(detector, graphs, train_mask=split.train, val_mask=split.validation, features=features, sampling=sampling)
         note = f"per-class random 60/20/20 over {int((labels >= 0).sum())} labelled device-windows, seed {seed}"
     else:
-        detector.fit(graphs, features=features)
+        fit_detector(detector, graphs, features=features, sampling=sampling)
         note = (
             f"trained on all {len(labels)} device-windows without labels; "
             f"tested on a per-class random 20 % of the labelled ones, seed {seed}"
@@ -141,6 +149,7 @@ def _fit_temporal(
     *,
     kind: str,
     settings: dict[str, Any],
+    sampling: str,
 ) -> SplitMetrics:
     if isinstance(split, str):
         return unavailable("temporal", split)
@@ -156,14 +165,16 @@ def _fit_temporal(
     detector = make_detector(kind, **settings)
     try:
         if detector.supervised:
-            detector.fit(
+            fit_detector(
+                detector,
                 [graph for graph, _ in fitted],
                 train_mask=in_train,
                 val_mask=~in_train,
                 features=[frame for _, frame in fitted],
+                sampling=sampling,
             )
         else:
-            detector.fit([graph for graph, _ in train], features=[frame for _, frame in train])
+            fit_detector(detector, [graph for graph, _ in train], features=[frame for _, frame in train], sampling=sampling)
     except TrainingDataError as error:
         logger.warning("temporal split not evaluated: %s", error)
         return unavailable("temporal", f"temporal training windows unusable: {error}")

@@ -6,6 +6,10 @@ windows and by a background thread, so a long window does not look like a
 dead worker. Each worker puts back the running jobs of workers whose
 heartbeat stopped (``requeue_stale_jobs``).
 
+With a retention limit (``IOTGRAPH_RETENTION``, see ``graphdb.retention``)
+the worker also purges old data at start and then every
+``IOTGRAPH_RETENTION_EVERY``, between jobs.
+
 Windows are scored one at a time, and each window's scores are written in
 one store transaction. On SIGTERM or SIGINT the worker finishes the window
 it is writing, puts the job back in the queue and exits, so no window is
@@ -71,6 +75,8 @@ class Worker:
         device: str = "auto",
         explain_top_k: int = 20,
         score: ScoreFunction | None = None,
+        retention: float | None = None,
+        retention_every: float = 3600.0,
     ) -> None:
         if poll <= 0 or heartbeat_every <= 0:
             raise ValueError(f"invalid poll {poll}s or heartbeat interval {heartbeat_every}s: both must be positive")
@@ -90,6 +96,11 @@ class Worker:
         self._score = score
         self._stop = threading.Event()
         self.jobs_done = 0
+        if retention is not None and (retention <= 0 or retention_every <= 0):
+            raise ValueError(f"invalid retention {retention}s or interval {retention_every}s: both must be positive")
+        self.retention = retention
+        self.retention_every = retention_every
+        self._last_purge: float | None = None
 
     # -- control ---------------------------------------------------------------
 
@@ -110,6 +121,7 @@ class Worker:
         store = open_store(self.store_url)
         try:
             while not self.stopping:
+                self._purge_if_due(store)
                 try:
                     job = self._claim(store)
                 except Exception:  # noqa: BLE001  # a busy or briefly unreachable store is retried; a job it left running goes stale and is requeued
@@ -132,6 +144,24 @@ class Worker:
             store.close()
             logger.info("worker %s stopped after %d job(s)", self.worker_id, handled)
         return handled
+
+    def _purge_if_due(self, store: GraphStore) -> None:
+        """Run the retention purge when a limit is set and the last run is ``retention_every`` seconds old."""
+        if self.retention is None:
+            return
+        now = time.monotonic()
+        if self._last_purge is not None and now - self._last_purge < self.retention_every:
+            return
+        self._last_purge = now
+
+        from graphdb.retention import purge_older_than
+
+        try:
+            result = purge_older_than(store, self.retention)
+        except Exception:  # noqa: BLE001  # a failed purge is retried at the next interval; scoring goes on
+            logger.exception("worker %s: retention purge failed; retrying in %gs", self.worker_id, self.retention_every)
+            return
+        logger.info("worker %s: retention purge deleted %s", self.worker_id, result.summary())
 
     def _claim(self, store: GraphStore) -> Job | None:
         now = time.time()
@@ -269,13 +299,25 @@ def run_worker(
     stale_after: float = DEFAULT_STALE_AFTER,
     device: str = "auto",
     handle_signals: bool = True,
+    retention: float | None = None,
+    retention_every: float | None = None,
 ) -> int:
     """Run a worker until SIGTERM/SIGINT, or with ``once`` until the queue is empty; return the jobs handled.
 
-    ``models_dir`` defaults to ``IOTGRAPH_MODELS`` or ``./models``. Signal
-    handlers are installed only when called from the main thread.
+    ``models_dir`` defaults to ``IOTGRAPH_MODELS`` or ``./models``, and
+    ``retention``/``retention_every`` (seconds) to ``IOTGRAPH_RETENTION`` (off
+    when unset) and ``IOTGRAPH_RETENTION_EVERY`` (1 hour). Signal handlers are
+    installed only when called from the main thread.
     """
+    from graphdb.retention import retention_every_from_env, retention_from_env
     from ml.artifacts import models_dir as default_models_dir
+
+    if retention is None:
+        retention = retention_from_env()
+    if retention_every is None:
+        retention_every = retention_every_from_env()
+    if retention is not None:
+        logger.info("retention: windows older than %gs are deleted every %gs", retention, retention_every)
 
     worker = Worker(
         store_url,
@@ -285,6 +327,8 @@ def run_worker(
         heartbeat_every=heartbeat_every,
         stale_after=stale_after,
         device=device,
+        retention=retention,
+        retention_every=retention_every,
     )
     if handle_signals and threading.current_thread() is threading.main_thread():
 

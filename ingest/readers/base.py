@@ -29,6 +29,7 @@ MAX_EXAMPLES = 20
 # cannot flood the log.
 MAX_LOGGED_BAD_LINES = 5
 EXAMPLE_TEXT_CHARS = 80
+REDACTED_TEXT = "(text withheld: pseudonymised ingest)"
 
 
 class FlowFormatError(ValueError):
@@ -61,6 +62,9 @@ class ReadReport:
     skipped: int = 0
     skipped_by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
     examples: list[BadLine] = field(default_factory=list)
+    # With pseudonymised ingest the text of a skipped line (addresses
+    # included) is neither kept nor logged; its number and reason still are.
+    redact_text: bool = False
 
     def accounted(self) -> bool:
         return self.lines_read == self.flows + self.skipped + self.header_lines
@@ -92,7 +96,7 @@ class ReadReport:
         for number, reason, raw in zip(numbers, reasons, raw_lines):
             if len(self.examples) >= MAX_EXAMPLES:
                 break
-            text = raw.decode("utf-8", "replace")[:EXAMPLE_TEXT_CHARS]
+            text = REDACTED_TEXT if self.redact_text else raw.decode("utf-8", "replace")[:EXAMPLE_TEXT_CHARS]
             self.examples.append(BadLine(line=int(number), reason=reason, text=text))
             if len(self.examples) <= MAX_LOGGED_BAD_LINES:
                 logger.warning("%s line %d skipped: %s: %r", self.path, number, reason, text)

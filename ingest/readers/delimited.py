@@ -34,7 +34,11 @@ def parse_header(line: bytes, *, sep: bytes, path: Path) -> list[str]:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
         raise FlowFormatError(f"{path}: the header row is not valid UTF-8 ({error}); re-encode the file as UTF-8") from error
-    names = next(csv.reader([text], delimiter=sep.decode()))
+    try:
+        names = next(csv.reader([text], delimiter=sep.decode()))
+    except csv.Error as error:
+        # A carriage return or NUL inside the header row, for one.
+        raise FlowFormatError(f"{path}: the header row cannot be parsed as CSV ({error}); fix the first line of the file") from error
     return [name.strip() for name in names]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,18 @@ from ingest.readers.base import ReadReport
 from ingest.record import coerce_flows, hash_flow_id, normalise_label
 
 MAX_PORT = 65535
+# Counts of 2^53 or more are not exact in the float64 the converters parse
+# into (9007199254740993 reads as ...992), so they reject the row.
+MAX_EXACT_COUNT = 2**53
+# Epoch seconds a flow may carry: from 1970-01-01 up to the end of year 9999,
+# the range Python's datetime (and so every report and API response) can show.
+# A millisecond timestamp read as seconds (1.7e12) falls outside it.
+MIN_TIMESTAMP = 0.0
+MAX_TIMESTAMP = 253_402_300_800.0
+# Device ids longer than this cannot be queried through the API, which caps ids at 256 characters.
+MAX_ADDRESS_CHARS = 256
+# Longer text in a kept column (service, protocol, state, attack, flow id) is not a flow field but garbage.
+MAX_TEXT_CHARS = 1024
 
 # IANA protocol numbers for the names Zeek and Argus write.
 PROTOCOL_NAMES = {
@@ -297,7 +310,9 @@ def counts(series: pd.Series, *, column: str, errors: RowErrors, unset: Sequence
     errors.flag(fractional, f"invalid count in {column} (not a whole number)")
     negative = values < 0
     errors.flag(negative, f"negative count in {column}")
-    return np.where(unset_mask | invalid | fractional | negative, 0, values).astype(np.int64)
+    too_large = values >= MAX_EXACT_COUNT
+    errors.flag(too_large, f"count too large in {column} (2^53 or more)")
+    return np.where(unset_mask | invalid | fractional | negative | too_large, 0, values).astype(np.int64)
 
 
 def ports(
@@ -438,11 +453,12 @@ def line_ids(rows: Rows, *, with_line_number: bool) -> np.ndarray:
 
 
 def build_flows(fields: dict[str, object], *, errors: RowErrors, rows: Rows, report: ReadReport) -> pd.DataFrame:
-    """Report the rejected rows and return the others as a normalised flow frame.
+    """Check the values every reader shares, report the rejected rows and return the others as a normalised flow frame.
 
     ``fields`` maps every flow column to an array aligned with ``rows`` or to
-    one scalar for all rows.
+    one scalar for all rows. See ``check_shared_fields`` for the checks.
     """
+    check_shared_fields(fields, errors=errors)
     bad = np.flatnonzero(errors.bad)
     if len(bad):
         report.add_bad_lines(rows.numbers[bad], list(errors.reasons[bad]), [rows.lines[i] for i in bad])
@@ -456,3 +472,66 @@ def build_flows(fields: dict[str, object], *, errors: RowErrors, rows: Rows, rep
         else:
             columns[name] = np.full(size, value, dtype=object if isinstance(value, str) else None)
     return coerce_flows(pd.DataFrame(columns))
+
+
+def check_shared_fields(fields: dict[str, object], *, errors: RowErrors) -> None:
+    """Reject rows whose timestamp, addresses or text break limits that hold for every format; canonicalise addresses.
+
+    A timestamp must lie in [MIN_TIMESTAMP, MAX_TIMESTAMP). An address loses
+    surrounding whitespace, and an IPv6 address is rewritten in its RFC 5952
+    form (``2001:DB8:0::1`` → ``2001:db8::1``, brackets dropped), so that one
+    host is one device however the exporter spelt it. IPv4-mapped addresses
+    (``::ffff:10.0.0.1``) stay IPv6 text. An address with a control character
+    or longer than MAX_ADDRESS_CHARS, and other text longer than
+    MAX_TEXT_CHARS, reject the row. ``fields`` is updated in place.
+    """
+    ts = fields.get("ts")
+    if isinstance(ts, np.ndarray):
+        with np.errstate(invalid="ignore"):
+            outside = ~((ts >= MIN_TIMESTAMP) & (ts < MAX_TIMESTAMP))
+        errors.flag(outside, "timestamp out of range (expected epoch seconds from 1970 to 9999)")
+
+    for name, role in (("src", "source"), ("dst", "destination")):
+        values = fields.get(name)
+        if isinstance(values, np.ndarray):
+            fields[name] = _canonical_addresses(values, role=role, errors=errors)
+
+    for name in ("proto", "service", "conn_state", "attack", "flow_id"):
+        values = fields.get(name)
+        if isinstance(values, np.ndarray) and len(values):
+            lengths = pd.Series(values, dtype=object).str.len().to_numpy(dtype=np.float64, na_value=0.0)
+            errors.flag(lengths > MAX_TEXT_CHARS, f"text too long in {name} (more than {MAX_TEXT_CHARS} characters)")
+
+
+def _canonical_addresses(values: np.ndarray, *, role: str, errors: RowErrors) -> np.ndarray:
+    canonical = {value: _canonical_address(value) for value in pd.unique(values) if isinstance(value, str)}
+    out = np.array([canonical.get(value, value) if isinstance(value, str) else value for value in values], dtype=object)
+    text = pd.Series(out, dtype=object)
+    # Whitespace alone (a stray carriage return, for one) leaves nothing after stripping.
+    errors.flag((text == "").to_numpy(dtype=bool), f"missing {role} address")
+    control = text.map(lambda value: isinstance(value, str) and _CONTROL_CHARACTER.search(value) is not None)
+    errors.flag(control.to_numpy(dtype=bool), f"control character in {role} address")
+    lengths = text.str.len().to_numpy(dtype=np.float64, na_value=0.0)
+    errors.flag(lengths > MAX_ADDRESS_CHARS, f"{role} address too long (more than {MAX_ADDRESS_CHARS} characters)")
+    return out
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _canonical_address(value: str) -> str:
+    text = value.strip()
+    if ":" not in text:
+        return text
+    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        address = ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return text
+    if address.ipv4_mapped is not None:
+        # Python 3.11 prints ::ffff:c0a8:114; the dotted form is the one captures use.
+        return f"::ffff:{address.ipv4_mapped}"
+    if "." in candidate:
+        # Other embedded-IPv4 spellings (::1.2.3.4) stay as written rather than turn hexadecimal.
+        return text
+    return str(address)

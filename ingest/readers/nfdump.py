@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.readers.base import ReadOptions, ReadReport
-from ingest.readers.fields import RowErrors, Rows, build_flows, epoch_seconds, labels, line_ids, texts
+from ingest.readers.fields import MAX_EXACT_COUNT, RowErrors, Rows, build_flows, epoch_seconds, labels, line_ids, texts
 from ingest.readers.source import iter_line_batches
 
 HEADER_PREFIXES = (b"Date flow start", b"Date first seen")
@@ -225,6 +225,8 @@ def _count(token: bytes | None, *, field: str) -> int:
         raise LineError(f"invalid number in {field}")
     if value < 0:
         raise LineError(f"negative count in {field}")
+    if value >= MAX_EXACT_COUNT:
+        raise LineError(f"count too large in {field} (2^53 or more)")
     if scale == 1.0 and not value.is_integer():
         raise LineError(f"invalid count in {field} (not a whole number)")
     return int(round(value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def read_head(path: Path, *, size: int = 64 * 1024) -> bytes:
     with open_bytes(path) as (stream, _raw):
         try:
             head = stream.read(size)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise_corrupt_gzip(path, error)
     return head.removeprefix(UTF8_BOM)
 
@@ -79,7 +80,7 @@ def iter_line_batches(path: Path, *, batch_lines: int, progress: bool = False) -
         while True:
             try:
                 block = stream.read(BLOCK_BYTES)
-            except (OSError, EOFError) as error:
+            except (OSError, EOFError, zlib.error) as error:
                 raise_corrupt_gzip(path, error)
             advance(raw.tell())
             if not block:

@@ -20,7 +20,10 @@ of the separator, in the ``#fields`` line and in every data line. When the
 read as a separator.
 
 The header may change mid-file (logs concatenated with ``cat``): each
-``#fields`` line applies to the data lines after it.
+``#fields`` line applies to the data lines after it. A later ``#fields``
+line without ``ts``, ``id.orig_h`` or ``id.resp_h`` does not reject the
+file, because its earlier flows may be stored already. The data lines under
+it are skipped with that reason instead.
 
 ``flow_id`` is the Zeek uid. A log without uids gets a hash of the raw line,
 which differs between records because ``ts`` carries microseconds.
@@ -148,6 +151,9 @@ class ZeekHeader:
     fields: list[str] | None = None
     positions: dict[str, int] = field(default_factory=dict)
     three_space_columns: bool = False
+    # Why the data lines under the current header cannot be read, when a later
+    # #fields line lacks a required column. The first one rejects the file.
+    problem: str | None = None
 
     def apply(self, line: bytes, *, path: Path, number: int) -> None:
         """Update the header from one ``#`` line; empty lines and unknown directives change nothing."""
@@ -155,14 +161,31 @@ class ZeekHeader:
             # The separator line is the one directive written with a space, as
             # its value (usually \x09) is not known yet.
             value = line[len(b"#separator") :].strip()
-            self.separator = codecs.escape_decode(value)[0] or b"\t"
+            try:
+                separator = codecs.escape_decode(value)[0] or b"\t"
+            except ValueError:
+                separator = b""
+            if len(separator) != 1:
+                raise FlowFormatError(
+                    f"{path} line {number}: invalid #separator {value.decode('utf-8', 'replace')[:20]!r}; "
+                    "Zeek logs use one character such as \\x09; fix the header line"
+                )
+            self.separator = separator
             return
 
         parts = line[1:].split(self.separator)
         key = parts[0].decode("utf-8", "replace").strip()
         values = [part.decode("utf-8", "replace") for part in parts[1:]]
         if key == "fields":
-            self._set_fields(values, path=path, number=number)
+            first = self.fields is None and self.problem is None
+            try:
+                self._set_fields(values, path=path, number=number)
+            except FlowFormatError:
+                if first:
+                    raise
+                # Flows above this line may already be stored, so rejecting the file now would leave it half read.
+                self.fields, self.positions = None, {}
+                self.problem = f"the #fields header on line {number} lacks a conn.log column (ts, id.orig_h, id.resp_h)"
         elif key == "unset_field" and values:
             self.unset = values[0]
         elif key == "empty_field" and values:
@@ -182,6 +205,7 @@ class ZeekHeader:
             names.extend(piece.strip() for piece in pieces)
         check_required(names, path=path, where=f"the #fields header on line {number}")
         self.fields = names
+        self.problem = None
         self.positions = {name: index for index, name in enumerate(names) if name in USED_COLUMNS}
 
 
@@ -226,7 +250,8 @@ def _check_starts_with_header(lines: list[bytes], specials: list[int], *, path: 
 
 def _read_data_run(lines: list[bytes], numbers: np.ndarray, *, header: ZeekHeader, report: ReadReport) -> pd.DataFrame | None:
     if header.fields is None:
-        report.add_bad_lines(numbers, ["data line before the #fields header"] * len(lines), lines)
+        reason = header.problem or "data line before the #fields header"
+        report.add_bad_lines(numbers, [reason] * len(lines), lines)
         return None
 
     rows = Rows(numbers=numbers, lines=lines)

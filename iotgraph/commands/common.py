@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from graphdb import StoreError, default_store_url, open_store
 from graphdb.store import GraphStore
@@ -22,6 +24,19 @@ StoreOption = typer.Option(None, "--store", help=STORE_HELP, show_default=False)
 ModelsOption = typer.Option(None, "--models", help=MODELS_HELP, show_default=False)
 
 
+class Sampling(str, Enum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+SamplingOption = typer.Option(
+    Sampling.AUTO,
+    "--sampling",
+    help="Neighbour-sampled mini-batches (needs `make sampling`): auto above 1 000 000 device-windows, on, or off (full batch).",
+)
+
+
 def models_dir(value: Path | None) -> Path:
     return Path(value or os.environ.get("IOTGRAPH_MODELS") or "models")
 
@@ -34,7 +49,8 @@ def open_store_or_exit(url: str | None) -> GraphStore:
 
 
 def fail(message: str, *, code: int = 2) -> "typer.Exit":
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Escaped, so that brackets in a message (iotgraph[sampling], an IPv6 address) print as written.
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

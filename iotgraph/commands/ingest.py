@@ -28,6 +28,12 @@ counts devices that receive malicious flows.)
 
 NetFlow v9 CSV (NF-* datasets) has no timestamps: every flow gets
 --netflow-start, or, with --netflow-rate N, start + row number / N seconds.
+
+Privacy: with --pseudonymise every address becomes a keyed pseudonym
+(dev-<16 hex digits>, HMAC-SHA256 with the key in IOTGRAPH_PSEUDONYM_KEY, at
+least 16 bytes) before anything is stored; only admins can resolve one
+(`iotgraph pseudonym resolve ID`). Only the flow record's fields are stored,
+never URIs, user agents or DNS names (see docs/privacy.md).
 """
 
 
@@ -43,15 +49,38 @@ def ingest(
     chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="Flows read and written per transaction."),
     netflow_start: float = typer.Option(0.0, "--netflow-start", help="Epoch seconds given to NetFlow rows, which carry no time."),
     netflow_rate: float = typer.Option(None, "--netflow-rate", min=0.000001, help="Spread NetFlow rows at N flows per second."),
+    pseudonymise: bool = typer.Option(
+        False, "--pseudonymise", help="Store keyed pseudonyms instead of addresses; the key is read from IOTGRAPH_PSEUDONYM_KEY."
+    ),
+    keep_payload: bool = typer.Option(
+        False,
+        "--keep-payload",
+        help="Allow payload fields (URIs, user agents, DNS names) to be stored; the flow record has none today, so this stores nothing more.",
+    ),
 ) -> None:
     from graphdb.load import load_files
+    from ingest.pseudonym import Pseudonymiser, PseudonymKeyError
     from ingest.readers import FlowFormatError
 
     column_mapping = _load_mapping(mapping) if mapping else None
+    pseudonymiser = None
+    if pseudonymise:
+        try:
+            pseudonymiser = Pseudonymiser.from_env()
+        except PseudonymKeyError as error:
+            fail(str(error))
+    if keep_payload:
+        # NOTE: no reader keeps a payload column, so the flag has nothing to let through; it guards future columns.
+        error_console.print(
+            "[yellow]--keep-payload:[/] the flow record has no payload fields (URIs, user agents, DNS names), "
+            "so nothing more is stored; see docs/privacy.md",
+            highlight=False,
+        )
     opened = open_store_or_exit(store)
     table = Table(title=f"ingest into {opened.url}")
-    for column in ("file", "format", "lines", "flows", "skipped", "header", "new", "known"):
-        table.add_column(column, justify="left" if column in ("file", "format") else "right")
+    table.add_column("file", overflow="fold")
+    for column in ("format", "lines", "flows", "skipped", "header", "new", "known"):
+        table.add_column(column, justify="left" if column == "format" else "right", no_wrap=True)
 
     rejected = 0
     with opened:
@@ -68,6 +97,7 @@ def ingest(
                     progress=show_progress(),
                     netflow_start=netflow_start,
                     netflow_rate=netflow_rate,
+                    pseudonymiser=pseudonymiser,
                 )
             except StoreConfigError as error:
                 fail(str(error))

@@ -8,6 +8,8 @@ from rich.table import Table
 from graphdb import StoreError
 from iotgraph.commands.common import (
     ModelsOption,
+    Sampling,
+    SamplingOption,
     StoreOption,
     console,
     fail,
@@ -24,6 +26,7 @@ def score(
     window: str = typer.Option("all", "--window", help="Window start (epoch seconds), latest, or all."),
     explain_top_k: int = typer.Option(20, "--explain-top", min=0, help="Store explanations for this many top devices per window."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    sampling: Sampling = SamplingOption,
     store: str = StoreOption,
     models: str = ModelsOption,
 ) -> None:
@@ -41,6 +44,7 @@ def score(
                 models_dir=models_dir(models),
                 explain_top_k=explain_top_k,
                 device=device,
+                sampling=sampling.value,
                 progress=show_progress(),
             )
         except (ModelError, StoreError) as error:

@@ -5,6 +5,13 @@ score in [0, 1] per device of a window (higher is more anomalous) and
 ``predict(graph)`` flags the devices whose score reaches ``threshold_``.
 A detector owns its feature scaler and label rule, so it takes ``WindowGraph``
 objects straight from a store.
+
+``feature_scaling`` is ``global`` (standardise with statistics of the
+training windows) or ``window`` (first express each feature against the
+devices of its own window, and each edge attribute against the window's
+edges, see ``ml.window_scaling``, which transfers across networks of
+different size). It is set as an attribute, so every detector
+kind has it without a constructor argument, and it is saved with the model.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -26,6 +34,7 @@ from ml.errors import NotFittedError
 from ml.export import build_data, concat_windows
 from ml.scaling import FeatureScaler
 from ml.seeding import seed_everything
+from ml.window_scaling import check_feature_scaling, scale_edges_within_window, scale_within_window
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +48,9 @@ class GraphDetector(abc.ABC):
 
     kind: ClassVar[str]
     supervised: ClassVar[bool]
+    # Message-passing layers: edges further than this many hops from a device
+    # cannot change its score, so explanations ablate within that subgraph.
+    receptive_hops: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -65,6 +77,7 @@ class GraphDetector(abc.ABC):
         self.threshold_: float | None = None
         self.threshold_source_: str | None = None
         self.training_windows_: list[float] = []
+        self.feature_scaling = "global"
 
     # -- what subclasses provide ----------------------------------------------
 
@@ -94,6 +107,36 @@ class GraphDetector(abc.ABC):
     def load_calibration_state(self, state: dict[str, Any]) -> None:
         del state
 
+    def write_artifacts(self, folder: Path) -> None:
+        """Write fitted state that is neither module weights nor JSON, such as a scikit-learn estimator."""
+        del folder
+
+    def read_artifacts(self, folder: Path) -> None:
+        """Read back what ``write_artifacts`` wrote into ``folder``."""
+        del folder
+
+    def observe(self, data: Data) -> None:
+        """Remember a scored window; detectors that compare a device with its own past override this."""
+        del data
+
+    def forget(self) -> None:
+        """Drop what ``observe`` remembered, before scoring another network whose device ids mean other devices."""
+
+    def edge_scores_from_data(self, data: Data) -> np.ndarray | None:
+        """Return one score in [0, 1] per forward edge of a prepared window, or None for a device-only detector.
+
+        Forward edges are those with ``data.edge_reverse`` False, in the order
+        of ``WindowGraph.edges`` (edges naming unknown devices left out).
+        """
+        del data
+        return None
+
+    def transform_features(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Apply ``feature_scaling`` to one window's ``device_features`` frame before standardisation."""
+        if check_feature_scaling(self.feature_scaling) == "window":
+            return scale_within_window(features)
+        return features
+
     # -- fitting ---------------------------------------------------------------
 
     def fit(
@@ -122,10 +165,11 @@ class GraphDetector(abc.ABC):
         elif len(features) != len(graphs):
             raise ValueError(f"{len(features)} feature frames for {len(graphs)} windows; pass one frame per window")
         labels = [device_window_labels(graph.devices, graph.edges, rule=self.label_rule) for graph in graphs]
+        features = [self.transform_features(frame) for frame in features]
         matrix = np.concatenate([frame.to_numpy(dtype=np.float64) for frame in features])
         self.scaler_ = FeatureScaler.fit(matrix, features=FEATURES)
         parts = [
-            build_data(graph, features=frame, labels=label, scaler=self.scaler_)
+            self._scale_edges(build_data(graph, features=frame, labels=label, scaler=self.scaler_))
             for graph, frame, label in zip(graphs, features, labels)
         ]
         data, _ = concat_windows(parts)
@@ -153,7 +197,14 @@ class GraphDetector(abc.ABC):
         if features is None:
             features = device_features(graph.devices, graph.edges)
         labels = device_window_labels(graph.devices, graph.edges, rule=self.label_rule)
-        return build_data(graph, features=features, labels=labels, scaler=scaler)
+        return self._scale_edges(build_data(graph, features=self.transform_features(features), labels=labels, scaler=scaler))
+
+    def _scale_edges(self, data: Data) -> Data:
+        """Scale one window's edge attributes within the window when ``feature_scaling`` is ``window``."""
+        if self.feature_scaling == "window" and data.edge_attr.shape[0]:
+            scaled = scale_edges_within_window(data.edge_attr.numpy())
+            data.edge_attr = torch.as_tensor(scaled, dtype=torch.float32)
+        return data
 
     def scores_from_data(self, data: Data) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores in [0, 1], raw scores) of every node of a prepared ``Data``."""
@@ -213,6 +264,7 @@ class GraphDetector(abc.ABC):
             "threshold_source": self.threshold_source_,
             "training_windows": list(self.training_windows_),
             "label_rule": self.label_rule,
+            "feature_scaling": self.feature_scaling,
             "calibration": self.calibration_state(),
         }
 
@@ -234,6 +286,7 @@ class GraphDetector(abc.ABC):
         detector.threshold_ = state.get("threshold")
         detector.threshold_source_ = state.get("threshold_source")
         detector.training_windows_ = list(state.get("training_windows", []))
+        detector.feature_scaling = check_feature_scaling(state.get("feature_scaling", "global"))
         detector.load_calibration_state(state.get("calibration", {}))
         return detector
 

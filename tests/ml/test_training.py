@@ -52,8 +52,8 @@ def test_gcn_unlabelled_rejected(make_store, tmp_path):
 
 def test_unknown_kind_rejected(make_store, tmp_path):
     store = make_store(scanner_flows(1))
-    with pytest.raises(ValueError, match="unknown model kind 'sage'"):
-        train(store, kind="sage", models_dir=tmp_path, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="unknown model kind 'graphormer'"):
+        train(store, kind="graphormer", models_dir=tmp_path, device="cpu", progress=False)
 
 
 def test_empty_store_rejected(sqlite_url, tmp_path):

@@ -16,7 +16,7 @@ import pytest
 import cypher
 from graphdb.errors import DuplicateFlowError, InvalidRequestError, NotFoundError, SchemaVersionError
 from graphdb.load import build_batch
-from graphdb.model import EDGE_COLUMNS, DeviceScore, EdgeScore, WindowSpec
+from graphdb.model import EDGE_COLUMNS, DeviceScore, EdgeScore, SourceOffset, WindowSpec
 from graphdb.neo4j_config import Neo4jConfig
 from graphdb.neo4j_store import Neo4jStore, clear_database
 from tests.contract.flows import T0, sample_flows
@@ -300,7 +300,10 @@ def exercise(store: Neo4jStore, driver: StubDriver) -> None:
     store.window_spec()
     store.new_flow_ids(["f1", "f2"])
     list(store.iter_flow_ids(batch_size=2))
-    store.upsert_batch(build_batch(sample_flows(), SPEC))
+    batch = build_batch(sample_flows(), SPEC)
+    batch.source_offsets = [SourceOffset(path="conn.log", device=1, inode=2, offset=100, line=3, format="zeek")]
+    store.upsert_batch(batch)
+    store.source_offsets()
     store.windows(since=T0, until=T0 + 300)
     store.window(T0)
     store.export_window(T0)
@@ -331,6 +334,10 @@ def exercise(store: Neo4jStore, driver: StubDriver) -> None:
     store.jobs("queued", limit=5)
     store.record_worker_heartbeat("w1", at=6.0)
     store.worker_heartbeats()
+
+    store.set_pseudonym_key_id("0123456789abcdef")
+    store.add_pseudonyms([("dev-0123456789abcdef", "192.168.1.66", T0)])
+    store.resolve_pseudonym("dev-0123456789abcdef")
 
     store.purge(T0)
     store.counts()

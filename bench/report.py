@@ -1,0 +1,48 @@
+"""Markdown tables of a results file, for BENCHMARKS.md: ``python -m bench.report bench/results.json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "bytes":
+        return f"{value / 2**20:,.0f} MiB"
+    if unit == "s":
+        return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
+    if unit == "flows/s":
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Return one table per benchmark: case, metric, median, runs, baseline, baseline value and ratio."""
+    lines = []
+    by_benchmark: dict[str, list[dict[str, Any]]] = {}
+    for figure in results["figures"]:
+        by_benchmark.setdefault(figure["benchmark"], []).append(figure)
+    for name, figures in by_benchmark.items():
+        lines += [f"### {name}", "", "| case | metric | median | runs | baseline | baseline value | ratio |", "|---|---|---|---|---|---|---|"]
+        for f in figures:
+            ratio = "-" if f["ratio"] is None else f"{f['ratio']:.2f}"
+            lines.append(
+                f"| {f['case']} | {f['metric']} | {_value(f['value'], f['unit'])} | {f['runs']} | {f['baseline'] or '-'} "
+                f"| {_value(f['baseline_value'], f['unit'])} | {ratio} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else Path(__file__).with_name("results.json")
+    print(markdown(json.loads(path.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

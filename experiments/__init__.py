@@ -1,0 +1,1 @@
+"""Scripted experiments, each module a command: ``python -m experiments.<name> --help``."""
