@@ -1,9 +1,9 @@
 """Label scarcity: supervised GCN against the GCN autoencoder when only a share of device-windows is labelled.
 
-Temporal split. The supervised models see the labels of a random share of
-the labelled device-windows of the training and validation windows, drawn
-per class with at least one of each class, so that they can train at all;
-the others count as unlabelled. The autoencoder never sees labels, so its
+Temporal split. The supervised models get the labels of a random share of
+the labelled device-windows of the training and validation windows. The
+share is drawn per class with at least one of each class, so that they can
+train at all, and the others count as unlabelled. The autoencoder never sees labels, so its
 figure does not change with the share. PR-AUC on the test windows, mean and
 spread over several draws.
 

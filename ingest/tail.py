@@ -307,7 +307,11 @@ class LogFollower:
         return TailChunk(position=after, flows=flows, lines=len(lines))
 
     def _read_gzip(self, path: Path, position: FilePosition) -> Iterator[TailChunk]:
-        """Read a gzip log whole, once. Its position is its size, so it is not read again."""
+        """Read a gzip log whole, once. Its position is its size, so it is not read again.
+
+        NOTE: the whole archive becomes one chunk, so one transaction and one
+        frame in memory; a gzip log of millions of flows needs that much memory.
+        """
         from ingest.readers import open_flows
 
         size = path.stat().st_size

@@ -15,8 +15,8 @@ logger = logging.getLogger(__name__)
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # Below this many message-passing edges one torch thread scores faster than
 # several. On the 2-core benchmark machine, shared with other work, one thread
-# ran the GCN forward pass over 2 000 000 edges in 0.57 s and two threads took
-# 1.04 s (BENCHMARKS.md); at 200 000 edges the gap was 0.04 s against 0.10 s.
+# ran the GCN forward pass over 2 000 000 edges in 0.34 s and two threads took
+# 0.69 s, and over 200 000 edges 0.03 s against 0.39 s (BENCHMARKS.md).
 # NOTE: on an idle machine with more cores the break-even is likely lower;
 # it was not measured there.
 SINGLE_THREAD_EDGES = 4_000_000

@@ -191,7 +191,7 @@ def _neighbour_influence(
 def _ablated_scores(detector: GraphDetector, data: Data, index: int, neighbours: Sequence[int]) -> np.ndarray:
     """Return node ``index``'s score with each neighbour's edges to it removed, one value per neighbour.
 
-    Each ablation is a copy of the receptive field of ``index``; the copies
+    Each ablation is a copy of the receptive field of ``index``. The copies
     form one disjoint batch, so one forward pass (or a few for large fields)
     scores them all. A detector that passes no messages gets its own score back.
     """

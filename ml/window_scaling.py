@@ -1,10 +1,10 @@
 """Feature values relative to the other devices of the same window.
 
-A model trained on one capture sees another capture's traffic at another
-scale: a home network's busiest device sends hundreds of flows an hour, an
-office's thousands. Relative to its own window a scanner still stands out,
-so features expressed against the window's devices transfer across captures
-where raw values do not.
+Captures differ in size and traffic volume, so one raw value (say 500
+flows in a window) can be ordinary in one network and extreme in another.
+Relative to its own window a scanner still stands out, so features
+expressed against the window's devices can transfer across networks where
+raw values do not.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Explanations name what exists in the window, and neighbour influence means what it says."""
+"""Explanations name features and peers of the window, and neighbour influence equals the score change."""
 
 from __future__ import annotations
 
