@@ -34,7 +34,7 @@ DEFAULT_WINDOW = "5m"
 
 @dataclass
 class FileResult:
-    """What one file contributed: its reader's line accounting and what was new."""
+    """One file's contribution: its reader's line accounting and the flows that were new."""
 
     report: "ReadReport"
     new_flows: int = 0

@@ -29,14 +29,18 @@ import joblib
 import numpy as np
 import torch
 from torch_geometric.data import Data
+from torch_geometric.utils import to_dense_adj
 
-from ml.errors import ModelError, NotFittedError
+from ml.errors import ModelError, NotFittedError, TrainingDataError
 from ml.models.base import GraphDetector, threshold_for_top
 from ml.models.gae import reference_quantiles
 
 logger = logging.getLogger(__name__)
 
 ESTIMATOR_FILE = "pygod.joblib"
+# PyGOD 1.1's DOMINANT stores the dense adjacency of the whole graph (4 bytes
+# per device-window pair): 20,000 device-windows take 1.6 GB, 53,000 took 12 GB.
+MAX_DENSE_NODES = 20_000
 REQUIRED_MODULES = ("pygod", "torch_sparse")
 
 
@@ -68,14 +72,16 @@ class PyGODDetector(GraphDetector):
     """A PyGOD detector fitted on the disjoint graph of the training windows, calibrated as the GAE is.
 
     Training samples ``batch_size`` seed devices with at most
-    ``num_neighbours`` neighbours per hop: DOMINANT reconstructs the dense
-    adjacency of each batch, which for a whole simulated network of 50,000
-    device-windows would not fit in memory.
+    ``num_neighbours`` neighbours per hop, which bounds the activations.
+    DOMINANT still holds the dense adjacency of the whole graph, so it
+    rejects graphs of more than ``MAX_DENSE_NODES`` device-windows.
     """
 
     supervised = False
     receptive_hops = 2
     pygod_class: str
+    # True when PyGOD builds the dense adjacency of the whole graph it fits or scores.
+    dense_adjacency = False
 
     def __init__(
         self,
@@ -133,8 +139,17 @@ class PyGODDetector(GraphDetector):
         del in_channels
         return torch.nn.Module()
 
+    def _check_size(self, data: Data) -> None:
+        if self.dense_adjacency and data.num_nodes > MAX_DENSE_NODES:
+            gigabytes = 4 * data.num_nodes**2 / 1e9
+            raise TrainingDataError(
+                f"{self.kind} builds a dense adjacency matrix of all {data.num_nodes} device-windows ({gigabytes:.1f} GB), "
+                f"above the limit of {MAX_DENSE_NODES}; use fewer or shorter windows, or another kind"
+            )
+
     def _train(self, data: Data, train_mask: torch.Tensor, val_mask: torch.Tensor) -> None:
         del val_mask
+        self._check_size(data)
         detector_type = getattr(importlib.import_module("pygod.detector"), self.pygod_class)
         gpu = (self.device.index or 0) if self.device.type == "cuda" else -1
         self.estimator_ = detector_type(
@@ -150,7 +165,7 @@ class PyGODDetector(GraphDetector):
             verbose=0,
         )
         graph = Data(x=data.x.cpu(), edge_index=data.edge_index.cpu())
-        with _quiet_sampler():
+        with _quiet_sampler(), self._full_size_adjacency():
             self.estimator_.fit(graph)
         raw = self._raw_scores(data).numpy()[train_mask.cpu().numpy()]
         self.reference_scores_ = reference_quantiles(raw)
@@ -158,12 +173,31 @@ class PyGODDetector(GraphDetector):
         self.threshold_ = threshold_for_top(self._calibrate(raw), count)
         self.threshold_source_ = f"contamination {self.contamination} of {len(raw)} training device-windows"
 
+    @contextmanager
+    def _full_size_adjacency(self) -> Iterator[None]:
+        """Make DOMINANT's dense adjacency cover every node, trailing devices without edges included.
+
+        PyGOD 1.1 sizes it by the largest node index in ``edge_index``, so a
+        last node without edges (as in a neighbour ablation) indexes past its
+        end. The override is an instance attribute, removed again so that the
+        estimator pickles.
+        """
+        if not self.dense_adjacency:
+            yield
+            return
+        self.estimator_.process_graph = _dense_adjacency
+        try:
+            yield
+        finally:
+            del self.estimator_.process_graph
+
     def _raw_scores(self, data: Data) -> torch.Tensor:
         if self.estimator_ is None:
             raise NotFittedError(f"{self.kind} detector is not fitted; call fit() or load a saved model first")
+        self._check_size(data)
         # CoLA samples neighbourhoods at inference too; a fixed seed makes one window always score the same.
         state = np.random.get_state()
-        with torch.random.fork_rng(), _quiet_sampler():
+        with torch.random.fork_rng(), _quiet_sampler(), self._full_size_adjacency():
             torch.manual_seed(self.seed)
             np.random.seed(self.seed)
             scores = self.estimator_.decision_function(Data(x=data.x.cpu(), edge_index=data.edge_index.cpu()))
@@ -188,6 +222,10 @@ class PyGODDetector(GraphDetector):
         self.estimator_ = joblib.load(folder / ESTIMATOR_FILE)
 
 
+def _dense_adjacency(data: Data) -> None:
+    data.s = to_dense_adj(data.edge_index, max_num_nodes=data.num_nodes)[0]
+
+
 @contextmanager
 def _quiet_sampler() -> Iterator[None]:
     """Silence PyG's advice to install pyg-lib, which every PyGOD call repeats; torch_sparse samples correctly."""
@@ -199,6 +237,7 @@ def _quiet_sampler() -> Iterator[None]:
 class DominantDetector(PyGODDetector):
     kind = "dominant"
     pygod_class = "DOMINANT"
+    dense_adjacency = True
 
 
 class CoLADetector(PyGODDetector):

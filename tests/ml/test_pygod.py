@@ -38,3 +38,32 @@ def test_dominant_threshold_from_contamination():
 def test_pygod_missing_names_extra():
     with pytest.raises(MissingDependencyError, match=r"pip install 'iotgraph\[sampling\]'"):
         make_detector("dominant", device="cpu")
+
+
+@needs_pygod
+def test_dominant_rejects_dense_size():
+    from torch_geometric.data import Data
+
+    from ml.errors import TrainingDataError
+    from ml.models.pygod_detectors import MAX_DENSE_NODES
+
+    detector = make_detector("dominant", device="cpu", progress=False)
+    with pytest.raises(TrainingDataError, match=f"above the limit of {MAX_DENSE_NODES}"):
+        detector._check_size(Data(num_nodes=MAX_DENSE_NODES + 1))
+
+
+@needs_pygod
+def test_dominant_explained_with_ablation():
+    from ingest.features import device_features
+    from ml.explain import explain_devices
+
+    graphs = scanner_windows(3, scanners=1)
+    detector = make_detector("dominant", device="cpu", progress=False, epochs=5).fit(graphs[:2])
+    graph = graphs[2]
+    features = device_features(graph.devices, graph.edges)
+    data = detector.prepare(graph, features=features)
+    scores, _ = detector.scores_from_data(data)
+    reasons = explain_devices(detector, graph, data, features, scores, device_ids=["10.0.0.100"], model_version="dominant-x")
+    peers = set(graph.edges.loc[graph.edges["src"] == "10.0.0.100", "dst"])
+    assert len(reasons["10.0.0.100"]["neighbours"]) == 5
+    assert {item["id"] for item in reasons["10.0.0.100"]["neighbours"]} <= peers
