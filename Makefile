@@ -34,7 +34,7 @@ bench: $(STAMP)
 # pip caches the wheels). Without build isolation the build sees that torch.
 # The pins are those of the `sampling` extra in pyproject.toml.
 sampling: $(STAMP)
-	$(BIN)/python -m pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18
+	$(BIN)/python -m pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18 pygod==1.1.0
 
 # The long reader fuzz run; `make test` runs a short one. Failing inputs land in out/fuzz.
 FUZZ_MINUTES ?= 10
