@@ -28,6 +28,7 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.report bench/results.json --update BENCHMARKS.md
 
 # torch-scatter and torch-sparse publish no wheels for torch 2.13, so pip
 # compiles them against the installed torch (about 10 minutes on two cores;

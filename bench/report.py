@@ -38,9 +38,30 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+RESULTS_HEADING = "## Results"
+
+
+def update_page(page: Path, results: dict[str, Any]) -> None:
+    """Replace the tables under ``## Results`` of a Markdown page, up to the next ``## `` heading."""
+    text = page.read_text()
+    start = text.index(RESULTS_HEADING) + len(RESULTS_HEADING)
+    end = text.find("\n## ", start)
+    end = len(text) if end < 0 else end + 1
+    page.write_text(text[:start] + "\n\n" + markdown(results) + text[end:])
+
+
 def main(argv: list[str]) -> int:
+    update = None
+    if "--update" in argv:
+        position = argv.index("--update")
+        update = Path(argv[position + 1])
+        argv = argv[:position] + argv[position + 2 :]
     path = Path(argv[0]) if argv else Path(__file__).with_name("results.json")
-    print(markdown(json.loads(path.read_text())))
+    results = json.loads(path.read_text())
+    if update is None:
+        print(markdown(results))
+    else:
+        update_page(update, results)
     return 0
 
 
