@@ -61,7 +61,12 @@ def resolve_window_spec(store: GraphStore, window: str | float | None, step: str
     stored = store.window_spec()
     if window is None and step is None and stored is not None:
         return stored
-    size = parse_duration(window if window is not None else (stored.size if stored else DEFAULT_WINDOW))
+    if window is not None:
+        size = parse_duration(window)
+    elif stored is not None:
+        size = stored.size
+    else:
+        size = parse_duration(DEFAULT_WINDOW)
     step_seconds = parse_duration(step) if step is not None else size
     check_window(size, step_seconds)
     spec = WindowSpec(size=size, step=step_seconds)

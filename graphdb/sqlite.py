@@ -147,6 +147,12 @@ def _source_offset_row(offset: SourceOffset) -> tuple:
     )
 
 
+def _predicted_label(predicted: bool | None) -> str | None:
+    if predicted is None:
+        return None
+    return "malicious" if predicted else "benign"
+
+
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
     for offset in range(0, len(items), size):
         yield items[offset : offset + size]
@@ -236,7 +242,7 @@ class SqliteStore(GraphStore):
         try:
             self._connection().execute("SELECT 1").fetchone()
         except sqlite3.Error:
-            logger.exception("SQLite store %s did not answer", self.path)
+            logger.exception("SQLite store %s failed a trivial read", self.path)
             return False
         return True
 
@@ -508,7 +514,7 @@ class SqliteStore(GraphStore):
                     (
                         float(s.score),
                         window_start,
-                        None if s.predicted is None else ("malicious" if s.predicted else "benign"),
+                        _predicted_label(s.predicted),
                         model_version,
                         scored_at,
                         s.device_id,

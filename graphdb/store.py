@@ -30,7 +30,7 @@ from graphdb.model import (
     WindowSpec,
 )
 
-# The environment variable that holds the pseudonym key; named in errors only.
+# The environment variable that contains the pseudonym key; named in errors only.
 KEY_HINT = "IOTGRAPH_PSEUDONYM_KEY"
 
 
@@ -52,7 +52,7 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def ping(self) -> bool:
-        """Return True when the store answers a trivial read."""
+        """Return True when a trivial read of the store succeeds."""
 
     # -- windows and ingest --------------------------------------------------
 
@@ -233,7 +233,7 @@ class GraphStore(abc.ABC):
     # -- pseudonyms (admin only) ---------------------------------------------
 
     def set_pseudonym_key_id(self, key_id: str | None) -> None:
-        """Fix whether the store holds pseudonyms, and under which key (its fingerprint; None for real addresses).
+        """Fix whether the store contains pseudonyms, and under which key (its fingerprint; None for real addresses).
 
         Raises StoreConfigError when the store was fixed otherwise, so that a
         store never mixes real addresses with pseudonyms, or pseudonyms of two keys.

@@ -46,7 +46,11 @@ def _configure(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings and errors only."),
 ) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.WARNING
     logging.basicConfig(
         level=os.environ.get("IOTGRAPH_LOG_LEVEL", logging.getLevelName(level)),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
